@@ -1,0 +1,1 @@
+"""Everything that runs on the Pi: cameras, detection and cropping, TFLite classifier, capture, sort loop, simulated world."""

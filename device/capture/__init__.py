@@ -1,0 +1,1 @@
+"""Capture sessions and the captures layout (images plus JSON-lines manifest)."""

@@ -1,0 +1,1 @@
+"""Seeing the brick: detection and the preprocessing contract shared with the trainer."""

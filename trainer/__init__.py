@@ -1,0 +1,1 @@
+"""Workstation side: datasets, audit, leak-free splits, transfer learning, export, evaluation."""
