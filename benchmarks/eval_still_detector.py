@@ -1,0 +1,91 @@
+"""How `find_brick_in_still` copes with real photos: overlays boxes on a sample (PNG grid to
+look at) and prints the fraction of plausible boxes and the time per photo.
+
+    python benchmarks/eval_still_detector.py [--data ../shared/datasets] [--sample 48] [--out still_boxes]
+
+A box counts as plausible when one was found, it covers between 0.5% and 60% of the photo
+and it does not span the whole width or height (the signs of a background mistaken for the
+brick). That is a sanity bound, not ground truth: look at the PNGs.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from device.vision.box import Box
+from device.vision.still import find_brick_in_still
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+SETS = {"turntable-10": "turntable-10/*/*.jpg", "redparts-8": "redparts-8/photos/*/*.png"}
+
+
+def is_plausible(box: Box | None, frame_hw: tuple[int, int]) -> bool:
+    """Sanity bound on a detected box (see the module docstring)."""
+    if box is None:
+        return False
+    height, width = frame_hw
+    area = box.w * box.h / (height * width)
+    return 0.005 <= area <= 0.6 and box.w < width and box.h < height
+
+
+def overlay_grid(frames: list[np.ndarray], boxes: list[Box | None], columns: int = 8) -> np.ndarray:
+    """BGR mosaic of the frames with their boxes drawn (red when implausible)."""
+    tiles = []
+    for frame, box in zip(frames, boxes):
+        tile = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        if box is not None:
+            colour = (0, 200, 0) if is_plausible(box, frame.shape[:2]) else (0, 0, 255)
+            cv2.rectangle(tile, (box.x, box.y), (box.x + box.w - 1, box.y + box.h - 1), colour, 2)
+        tiles.append(cv2.resize(tile, (192, 192), interpolation=cv2.INTER_AREA))
+    while len(tiles) % columns:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)]
+    return np.vstack(rows)
+
+
+def evaluate(name: str, paths: list[Path], out: Path, sample: int) -> None:
+    """Detect on every photo in `paths`, print figures, write an overlay of a random sample."""
+    plausible, times, shown_frames, shown_boxes = 0, [], [], []
+    shown = set(random.Random(0).sample(range(len(paths)), min(sample, len(paths))))
+    for i, path in enumerate(paths):
+        frame = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        start = time.perf_counter()
+        box = find_brick_in_still(frame)
+        times.append(time.perf_counter() - start)
+        plausible += is_plausible(box, frame.shape[:2])
+        if i in shown:
+            shown_frames.append(frame)
+            shown_boxes.append(box)
+    out.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out / f"{name}.png"), overlay_grid(shown_frames, shown_boxes))
+    print(
+        f"{name}: {len(paths)} photos, plausible boxes {plausible / len(paths):.1%}, "
+        f"detect median {np.median(times) * 1e3:.2f} ms, p95 {np.percentile(times, 95) * 1e3:.2f} ms "
+        f"-> {out / (name + '.png')}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--sample", type=int, default=48, help="photos per overlay PNG")
+    parser.add_argument("--out", type=Path, default=Path("still_boxes"))
+    parser.add_argument("--limit", type=int, default=0, help="evaluate at most this many photos per set (0: all)")
+    args = parser.parse_args()
+    for name, pattern in SETS.items():
+        paths = sorted(args.data.glob(pattern))
+        if not paths:
+            print(f"{name}: no photos under {args.data}")
+            continue
+        if args.limit:
+            paths = random.Random(1).sample(paths, min(args.limit, len(paths)))
+        evaluate(name, paths, args.out, args.sample)
+
+
+if __name__ == "__main__":
+    main()

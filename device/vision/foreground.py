@@ -1,0 +1,70 @@
+"""Shared steps of brick detection: colour distance in Lab, and foreground mask -> box."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from device.vision.box import Box
+
+# Lightness counts for less than colour: shadows and small exposure drifts change L far more
+# than they change a and b, while a brick differs from the turntable mostly in colour.
+LIGHTNESS_WEIGHT = 0.5
+
+
+def to_lab(frame_rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB -> float32 Lab (OpenCV's 8-bit scaling: every channel 0..255)."""
+    return cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+
+def lab_distance(lab: np.ndarray, background_lab: np.ndarray) -> np.ndarray:
+    """Per-pixel distance between two Lab images (or an image and a colour), lightness down-weighted."""
+    diff = lab - background_lab
+    diff[..., 0] *= LIGHTNESS_WEIGHT
+    return np.sqrt(np.einsum("...c,...c->...", diff, diff))
+
+
+def clean_mask(mask: np.ndarray, kernel_px: int) -> np.ndarray:
+    """Open (drop speckle) then close (join a brick's studs, holes and faces) a 0/255 mask."""
+    if kernel_px <= 1:
+        return mask
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_px, kernel_px))
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    return cv2.morphologyEx(opened, cv2.MORPH_CLOSE, kernel)
+
+
+def component_boxes(mask: np.ndarray, min_area: int) -> list[tuple[Box, int, bool]]:
+    """(box, area, touches_border) of every connected component of at least `min_area` pixels,
+    largest first."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    height, width = mask.shape
+    found = []
+    for x, y, w, h, area in stats[1:count]:  # label 0 is the background
+        if area < min_area:
+            continue
+        touches = x == 0 or y == 0 or x + w == width or y + h == height
+        found.append((Box(int(x), int(y), int(w), int(h)), int(area), bool(touches)))
+    found.sort(key=lambda item: item[1], reverse=True)
+    return found
+
+
+def scale_box(box: Box, factor: float, frame_hw: tuple[int, int]) -> Box:
+    """Map a box found on a resized image back to the full frame (clamped to it)."""
+    frame_h, frame_w = frame_hw
+    x0 = max(0, int(np.floor(box.x * factor)))
+    y0 = max(0, int(np.floor(box.y * factor)))
+    x1 = min(frame_w, int(np.ceil((box.x + box.w) * factor)))
+    y1 = min(frame_h, int(np.ceil((box.y + box.h) * factor)))
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def working_copy(frame_rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Shrink a frame by a whole factor so its longer side is at most `max_side` (detection needs no more);
+    returns the copy and the factor that maps its pixels back to the frame."""
+    height, width = frame_rgb.shape[:2]
+    longest = max(height, width)
+    if longest <= max_side:
+        return frame_rgb, 1.0
+    # An integer factor keeps INTER_AREA on its fast path (a plain block average).
+    factor = -(-longest // max_side)
+    size = (max(1, width // factor), max(1, height // factor))
+    return cv2.resize(frame_rgb, size, interpolation=cv2.INTER_AREA), float(factor)

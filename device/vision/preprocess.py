@@ -1,0 +1,24 @@
+"""Camera frame -> model input, the one function the trainer and the Pi both call."""
+from __future__ import annotations
+
+import numpy as np
+
+from device.vision.box import Box
+from device.vision.crop import DEFAULT_MARGIN, crop_for_model
+from device.vision.still import find_brick_in_still
+
+
+def model_input(
+    frame_rgb: np.ndarray,
+    size_hw: tuple[int, int],
+    margin: float = DEFAULT_MARGIN,
+    box: Box | None = None,
+) -> np.ndarray:
+    """Square, unsquashed crop of the brick resized to `size_hw` = (height, width), uint8 RGB.
+
+    Without `box` the brick is found in the frame itself (`find_brick_in_still`); when nothing
+    stands out the whole frame is used. Deterministic: the same frame always gives the same
+    crop."""
+    if box is None:
+        box = find_brick_in_still(frame_rgb)
+    return crop_for_model(frame_rgb, box, size_hw, margin)
