@@ -6,9 +6,10 @@ import numpy as np
 
 from device.vision.box import Box
 
-# Lightness counts for less than colour: shadows and small exposure drifts change L far more
-# than they change a and b, while a brick differs from the turntable mostly in colour.
-LIGHTNESS_WEIGHT = 0.5
+# Darkening counts for less than colour: shadows and small exposure drifts change L far more
+# than they change a and b. Brightening counts in full: shadows never brighten, and a white
+# brick on a pale table differs from it mostly in lightness.
+SHADOW_WEIGHT = 0.5
 
 
 def to_lab(frame_rgb: np.ndarray) -> np.ndarray:
@@ -17,9 +18,10 @@ def to_lab(frame_rgb: np.ndarray) -> np.ndarray:
 
 
 def lab_distance(lab: np.ndarray, background_lab: np.ndarray) -> np.ndarray:
-    """Per-pixel distance between two Lab images (or an image and a colour), lightness down-weighted."""
+    """Per-pixel distance between two Lab images (or an image and a colour), darkening down-weighted."""
     diff = lab - background_lab
-    diff[..., 0] *= LIGHTNESS_WEIGHT
+    lightness = diff[..., 0]
+    lightness[lightness < 0] *= SHADOW_WEIGHT
     return np.sqrt(np.einsum("...c,...c->...", diff, diff))
 
 
@@ -30,6 +32,25 @@ def clean_mask(mask: np.ndarray, kernel_px: int) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_px, kernel_px))
     opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
     return cv2.morphologyEx(opened, cv2.MORPH_CLOSE, kernel)
+
+
+def hysteresis_mask(distance: np.ndarray, low: float, high: float) -> np.ndarray:
+    """0/255 mask of the pixels above `low` that are connected to a pixel above `high`: a
+    faint face of a brick joins its clear edges, faint noise elsewhere stays out."""
+    weak = (distance > low).astype(np.uint8)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    keep = np.zeros(count, dtype=bool)
+    keep[np.unique(labels[distance > high])] = True
+    keep[0] = False
+    return keep[labels].astype(np.uint8) * 255
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill the regions a 0/255 mask encloses completely: the inside of an outlined brick."""
+    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    outside = padded.copy()
+    cv2.floodFill(outside, None, (0, 0), 255)
+    return mask | cv2.bitwise_not(outside)[1:-1, 1:-1]
 
 
 def component_boxes(mask: np.ndarray, min_area: int) -> list[tuple[Box, int, bool]]:
@@ -45,6 +66,29 @@ def component_boxes(mask: np.ndarray, min_area: int) -> list[tuple[Box, int, boo
         found.append((Box(int(x), int(y), int(w), int(h)), int(area), bool(touches)))
     found.sort(key=lambda item: item[1], reverse=True)
     return found
+
+
+def union_box(a: Box, b: Box) -> Box:
+    """Smallest box holding both."""
+    x0, y0 = min(a.x, b.x), min(a.y, b.y)
+    x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def merge_nearby(seed: Box, others: list[Box], gap: int) -> Box:
+    """Grow `seed` by every box within `gap` pixels of it, until none is left: a pale brick
+    often shows as separate edge fragments around a face the camera sees as table colour."""
+    merged, pending = seed, list(others)
+    grew = True
+    while grew:
+        grew = False
+        for box in list(pending):
+            near_x = box.x <= merged.x + merged.w + gap and merged.x <= box.x + box.w + gap
+            near_y = box.y <= merged.y + merged.h + gap and merged.y <= box.y + box.h + gap
+            if near_x and near_y:
+                merged, grew = union_box(merged, box), True
+                pending.remove(box)
+    return merged
 
 
 def scale_box(box: Box, factor: float, frame_hw: tuple[int, int]) -> Box:

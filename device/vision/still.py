@@ -13,7 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from device.vision.box import Box
-from device.vision.foreground import clean_mask, component_boxes, lab_distance, scale_box, to_lab, working_copy
+from device.vision.foreground import (
+    clean_mask,
+    component_boxes,
+    fill_holes,
+    hysteresis_mask,
+    lab_distance,
+    merge_nearby,
+    scale_box,
+    to_lab,
+    working_copy,
+)
 
 BORDER_STRIDE = 3  # every third border pixel is plenty for a three-parameter fit
 
@@ -27,8 +37,10 @@ class StillConfig:
     inlier_distance: float = 18.0  # Lab distance from the border's median that still counts as background
     min_threshold: float = 14.0  # never call a pixel foreground closer than this to the background
     noise_factor: float = 3.0  # ... nor closer than this many times the border's own spread
+    weak_fraction: float = 1.0  # pixels this fraction of the threshold join a blob that has clear pixels
     kernel_fraction: float = 0.03  # morphology kernel size
-    min_area_fraction: float = 0.002  # smallest blob that can be a brick
+    min_area_fraction: float = 0.002  # smallest blob that can be a brick (or a fragment of one)
+    merge_gap_fraction: float = 0.03  # fragments this close to the brick's blob belong to it
 
     def __post_init__(self) -> None:
         if self.max_side < 16:
@@ -38,8 +50,12 @@ class StillConfig:
         for name in ("inlier_distance", "min_threshold", "noise_factor"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 < self.weak_fraction <= 1.0:
+            raise ValueError(f"weak_fraction must be in (0, 1], got {self.weak_fraction}")
         if not 0.0 <= self.kernel_fraction < 0.5:
             raise ValueError(f"kernel_fraction must be in [0, 0.5), got {self.kernel_fraction}")
+        if not 0.0 <= self.merge_gap_fraction < 1.0:
+            raise ValueError(f"merge_gap_fraction must be in [0, 1), got {self.merge_gap_fraction}")
         if not 0.0 <= self.min_area_fraction < 1.0:
             raise ValueError(f"min_area_fraction must be in [0, 1), got {self.min_area_fraction}")
 
@@ -83,12 +99,15 @@ def find_brick_in_still(frame_rgb: np.ndarray, config: StillConfig = StillConfig
     lab = to_lab(small)
     background, spread = _gradient_background(lab, config)
     threshold = max(config.min_threshold, config.noise_factor * spread)
-    mask = (lab_distance(lab, background) > threshold).astype(np.uint8) * 255
+    mask = hysteresis_mask(lab_distance(lab, background), threshold * config.weak_fraction, threshold)
     side = min(small.shape[:2])
-    mask = clean_mask(mask, round(side * config.kernel_fraction) | 1)
+    mask = fill_holes(clean_mask(mask, round(side * config.kernel_fraction) | 1))
     blobs = component_boxes(mask, max(1, round(config.min_area_fraction * mask.size)))
     if not blobs:
         return None
     inside = [box for box, _, touches in blobs if not touches]
-    box = inside[0] if inside else blobs[0][0]
+    if inside:
+        box = merge_nearby(inside[0], inside[1:], round(side * config.merge_gap_fraction))
+    else:
+        box = blobs[0][0]
     return scale_box(box, factor, frame_rgb.shape[:2])
