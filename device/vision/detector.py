@@ -92,7 +92,7 @@ def _check_frame(frame: np.ndarray) -> None:
 @dataclass(frozen=True)
 class SettleConfig:
     """When a box counts as still: no edge moved more than `tolerance_px` over
-    `frames` consecutive frames.
+    `frames` consecutive frames."""
 
     frames: int = 3
     tolerance_px: float = 3.0
