@@ -1,0 +1,1 @@
+"""Datasets for training: reading images, loading folders, duplicates, leak-free splits."""

@@ -1,0 +1,160 @@
+"""Loading a training dataset: the captures layout or a plain `<class>/*.jpg` folder.
+
+Every item carries a `group`: images of one group are near-duplicates by construction
+(one capture session, one brick) and a split must keep them on one side.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from device.capture.manifest import MANIFEST_NAME, is_captures_root, iter_records, validate_id
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+class DatasetError(ValueError):
+    """The data folder cannot be used as a dataset; the message says why and where."""
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One labelled image file. `group` is the capture session (captures layout), the
+    sub-folder below the class (nested plain folders), or the file itself."""
+
+    path: Path
+    label: str
+    group: str
+
+
+@dataclass
+class Dataset:
+    """Labelled images under `root`; `classes` sorted, `items` sorted by path. `ignored` lists
+    files that are not images by name (kept for the audit to report)."""
+
+    root: Path
+    classes: list[str]
+    items: list[ImageItem]
+    layout: str  # "captures" or "folders"
+    ignored: list[Path] = field(default_factory=list)
+
+    def relative(self, item: ImageItem) -> str:
+        """Path of `item` relative to the dataset root, with forward slashes."""
+        return item.path.relative_to(self.root).as_posix()
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of images per class, every class listed."""
+        counts = {name: 0 for name in self.classes}
+        for item in self.items:
+            counts[item.label] += 1
+        return counts
+
+    def class_index(self) -> dict[str, int]:
+        """Class name -> integer label (position in the sorted class list)."""
+        return {name: index for index, name in enumerate(self.classes)}
+
+
+def _is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _is_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _check_class_name(name: str, where: Path) -> str:
+    try:
+        return validate_id(name, "class name")
+    except ValueError as exc:
+        raise DatasetError(f"{where}: {exc}") from None
+
+
+def _load_captures(root: Path) -> tuple[list[ImageItem], list[Path]]:
+    items = []
+    listed = set()
+    for record in iter_records(root):
+        _check_class_name(record.part, root / record.part)
+        path = root / record.file
+        listed.add(path)
+        if path.is_file():
+            items.append(ImageItem(path=path, label=record.part, group=f"{record.part}/{record.session}"))
+    # Images without a manifest line are leftovers of an interrupted capture: not data.
+    unlisted = [
+        p for p in sorted(root.glob(f"*/*/*")) if p.is_file() and p.name != MANIFEST_NAME and p not in listed
+    ]
+    return items, unlisted
+
+
+def _load_folders(root: Path) -> tuple[list[ImageItem], list[Path], list[str]]:
+    items, ignored, classes = [], [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        label = _check_class_name(folder.name, folder)
+        classes.append(label)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not _is_hidden(p, root)):
+            if not _is_image_name(path):
+                ignored.append(path)
+                continue
+            inner = path.relative_to(folder).parts
+            # A sub-folder of a class is taken to be one capture run: its frames stay together.
+            group = f"{label}/{inner[0]}" if len(inner) > 1 else path.relative_to(root).as_posix()
+            items.append(ImageItem(path=path, label=label, group=group))
+    return items, ignored, classes
+
+
+def load_dataset(root: Path | str) -> Dataset:
+    """Read a captures root (session manifests) or a plain `<class>/*.jpg|jpeg|png` folder.
+
+    Raises DatasetError (a ValueError) for a missing or empty folder, an unsafe class name,
+    a class without images, or fewer than two classes."""
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise DatasetError(f"data folder {root} does not exist")
+    if not root.is_dir():
+        raise DatasetError(f"data folder {root} is not a folder")
+    root = root.resolve()
+    if is_captures_root(root):
+        items, ignored = _load_captures(root)
+        layout = "captures"
+        classes = sorted({item.label for item in items})
+    else:
+        items, ignored, classes = _load_folders(root)
+        layout = "folders"
+    if not classes:
+        raise DatasetError(
+            f"data folder {root} has no class folders: expected <class>/*.jpg (or the captures layout)"
+        )
+    counts = {name: 0 for name in classes}
+    for item in items:
+        counts[item.label] += 1
+    empty = [name for name, count in counts.items() if count == 0]
+    if len(empty) == len(classes):
+        raise DatasetError(f"data folder {root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    if empty:
+        raise DatasetError(f"class folder(s) without images in {root}: {', '.join(empty)}")
+    if len(classes) < 2:
+        raise DatasetError(f"data folder {root} has a single class ({classes[0]}): a classifier needs at least two")
+    items.sort(key=lambda item: item.path)
+    return Dataset(root=root, classes=sorted(classes), items=items, layout=layout, ignored=ignored)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_fingerprint(dataset: Dataset, sha256s: dict[Path, str] | None = None) -> str:
+    """Content fingerprint: SHA-256 over every item's relative path, label and content hash.
+    Renaming, relabelling or editing any image changes it; copying the folder does not.
+    `sha256s` (path -> file hash) saves re-reading files already hashed."""
+    sha256s = sha256s or {}
+    digest = hashlib.sha256()
+    for item in dataset.items:
+        content = sha256s.get(item.path) or file_sha256(item.path)
+        line = f"{dataset.relative(item)}\t{item.label}\t{content}\n"
+        digest.update(line.encode("utf-8"))
+    return digest.hexdigest()
