@@ -6,3 +6,12 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to the `bricksort` parser."""
+    _register_capture(subparsers)
+
+
+def _register_capture(subparsers: argparse._SubParsersAction) -> None:
+    from device.capture.arguments import add_capture_arguments
+
+    add_capture_arguments(
+        subparsers.add_parser("capture", help="photograph bricks on the turntable into captures/ for training")
+    )

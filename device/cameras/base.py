@@ -46,6 +46,12 @@ class Camera(ABC):
         return type(self).__name__
 
     @property
+    def is_live(self) -> bool:
+        """True for a live sensor, whose driver may hand out frames buffered before the call;
+        False for a recording (file, folder), where every frame counts."""
+        return True
+
+    @property
     def is_open(self) -> bool:
         """True between a successful `open()` and `close()`."""
         return self._is_open

@@ -48,6 +48,10 @@ class FolderCamera(Camera):
         return f"folder:{self.config.path}"
 
     @property
+    def is_live(self) -> bool:
+        return False
+
+    @property
     def files(self) -> list[Path]:
         """The image files this camera replays, in order (empty until opened)."""
         return list(self._files)

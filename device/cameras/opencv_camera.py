@@ -53,6 +53,10 @@ class OpenCVCamera(Camera):
     def name(self) -> str:
         return f"opencv:{self.config.source}"
 
+    @property
+    def is_live(self) -> bool:
+        return not self.config.is_file
+
     def _open(self) -> None:
         source = self.config.source
         if self.config.is_file:
