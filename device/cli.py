@@ -7,6 +7,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to the `bricksort` parser."""
     _register_capture(subparsers)
+    _register_classify(subparsers)
 
 
 def _register_capture(subparsers: argparse._SubParsersAction) -> None:
@@ -15,3 +16,9 @@ def _register_capture(subparsers: argparse._SubParsersAction) -> None:
     add_capture_arguments(
         subparsers.add_parser("capture", help="photograph bricks on the turntable into captures/ for training")
     )
+
+
+def _register_classify(subparsers: argparse._SubParsersAction) -> None:
+    from device.classifier.command import add_classify_arguments
+
+    add_classify_arguments(subparsers.add_parser("classify", help="print the top-5 classes of photos with a model bundle"))

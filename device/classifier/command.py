@@ -1,0 +1,64 @@
+"""`bricksort classify BUNDLE IMAGE...`: top-k per image with its time, like label_image."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def add_classify_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of the classify command; the handler is `run_classify`."""
+    parser.add_argument("bundle", type=Path, help="model bundle folder (model.tflite, labels.json, metadata.json)")
+    parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="photos to classify")
+    parser.add_argument("--top-k", type=int, default=5, help="classes to print per image (default 5)")
+    parser.add_argument("--threads", type=int, default=None, help="interpreter threads (default: its own choice)")
+    parser.add_argument("--quantization", default=None, help="which model of the bundle to run (default: its own)")
+    parser.set_defaults(func=run_classify)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Decode an image file to uint8 RGB; OSError naming the file when it cannot."""
+    import cv2
+
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise OSError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if bgr is None:
+        raise OSError(f"cannot decode {path}: not an image or corrupt")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    """Classify every image; an unreadable one is reported and skipped. Exit 1 if any failed."""
+    from device.classifier.classifier import Classifier
+
+    if args.top_k < 1:
+        raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
+    start = time.perf_counter()
+    classifier = Classifier(args.bundle, num_threads=args.threads, quantization=args.quantization)
+    print(
+        f"loaded {args.bundle} ({len(classifier.labels)} classes, input {classifier.input_hw[0]}x"
+        f"{classifier.input_hw[1]}) with {classifier.backend} in {(time.perf_counter() - start) * 1e3:.1f} ms"
+    )
+    failed = 0
+    for path in args.images:
+        try:
+            frame = read_rgb(path)
+        except OSError as exc:
+            print(f"{path}: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        start = time.perf_counter()
+        categories = classifier.classify(frame, top_k=args.top_k)
+        elapsed_ms = (time.perf_counter() - start) * 1e3
+        print(f"{path}: {elapsed_ms:.2f} ms")
+        for category in categories:
+            print(f"  {category.score:.4f}  {category.label}")
+    if failed:
+        print(f"{failed} of {len(args.images)} images could not be read", file=sys.stderr)
+    return 1 if failed else 0
