@@ -21,7 +21,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def validate_id(value: str, what: str = "part id") -> str:
     """Return `value` if it is safe as a folder name (letters, digits, . _ -), else raise ValueError."""
-    if not isinstance(value, str) or not _SAFE_ID.match(value) or ".." in value:
+    if not isinstance(value, str) or not _SAFE_ID.fullmatch(value) or ".." in value:
         raise ValueError(
             f"{what} {value!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
