@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from device.vision.box import Box
-from device.vision.foreground import clean_mask, component_boxes, lab_distance, scale_box, to_lab, working_copy
+from device.vision.foreground import clean_mask, find_blobs, lab_distance, scale_box, to_lab, working_copy
 
 
 @dataclass(frozen=True)
@@ -77,11 +77,10 @@ class BackgroundDetector:
         small, factor = working_copy(frame_rgb, self.config.max_side)
         mask = (lab_distance(to_lab(small), self.background_lab) > self.threshold).astype(np.uint8) * 255
         mask = clean_mask(mask, round(min(mask.shape) * self.config.kernel_fraction) | 1)
-        blobs = component_boxes(mask, max(1, round(self.config.min_area_fraction * mask.size)))
+        blobs = find_blobs(mask, max(1, round(self.config.min_area_fraction * mask.size)))
         if not blobs:
             return Detection(None, 0.0)
-        box, area, _ = blobs[0]
-        return Detection(scale_box(box, factor, frame_rgb.shape[:2]), area / mask.size)
+        return Detection(scale_box(blobs[0].box, factor, frame_rgb.shape[:2]), blobs[0].area / mask.size)
 
 
 def _check_frame(frame: np.ndarray) -> None:

@@ -1,6 +1,8 @@
 """Shared steps of brick detection: colour distance in Lab, and foreground mask -> box."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -53,18 +55,29 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return mask | cv2.bitwise_not(outside)[1:-1, 1:-1]
 
 
-def component_boxes(mask: np.ndarray, min_area: int) -> list[tuple[Box, int, bool]]:
-    """(box, area, touches_border) of every connected component of at least `min_area` pixels,
-    largest first."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+@dataclass(frozen=True)
+class Blob:
+    """A connected component of a foreground mask."""
+
+    box: Box
+    area: int
+    touches_border: bool
+    holds_corner: bool  # covers a corner pixel of the image: the dark surround beyond a disc
+
+
+def find_blobs(mask: np.ndarray, min_area: int) -> list[Blob]:
+    """Every connected component of at least `min_area` pixels, largest first."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     height, width = mask.shape
+    corner_labels = {labels[0, 0], labels[0, -1], labels[-1, 0], labels[-1, -1]}
     found = []
-    for x, y, w, h, area in stats[1:count]:  # label 0 is the background
+    for label in range(1, count):  # label 0 is the background
+        x, y, w, h, area = (int(v) for v in stats[label])
         if area < min_area:
             continue
         touches = x == 0 or y == 0 or x + w == width or y + h == height
-        found.append((Box(int(x), int(y), int(w), int(h)), int(area), bool(touches)))
-    found.sort(key=lambda item: item[1], reverse=True)
+        found.append(Blob(Box(x, y, w, h), area, touches, label in corner_labels))
+    found.sort(key=lambda blob: blob.area, reverse=True)
     return found
 
 

@@ -3,8 +3,8 @@
 The background is estimated from the photo itself: the colour that dominates its border
 (the turntable disc, or the white sheet of a cut-out photo), modelled as a smooth gradient
 across the image because the lighting falls off across the disc. Pixels far from that model
-are foreground; the largest blob that does not touch the border is the brick (blobs that
-touch it are usually the dark surround beyond the disc), else the largest blob at all.
+are foreground; the largest blob that does not touch the border is the brick (with the
+fragments next to it), else the largest blob at the edge that holds no image corner.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import numpy as np
 from device.vision.box import Box
 from device.vision.foreground import (
     clean_mask,
-    component_boxes,
     fill_holes,
+    find_blobs,
     hysteresis_mask,
     lab_distance,
     merge_nearby,
@@ -102,12 +102,15 @@ def find_brick_in_still(frame_rgb: np.ndarray, config: StillConfig = StillConfig
     mask = hysteresis_mask(lab_distance(lab, background), threshold * config.weak_fraction, threshold)
     side = min(small.shape[:2])
     mask = fill_holes(clean_mask(mask, round(side * config.kernel_fraction) | 1))
-    blobs = component_boxes(mask, max(1, round(config.min_area_fraction * mask.size)))
-    if not blobs:
-        return None
-    inside = [box for box, _, touches in blobs if not touches]
+    blobs = find_blobs(mask, max(1, round(config.min_area_fraction * mask.size)))
+    inside = [blob.box for blob in blobs if not blob.touches_border]
     if inside:
         box = merge_nearby(inside[0], inside[1:], round(side * config.merge_gap_fraction))
     else:
-        box = blobs[0][0]
+        # A part may reach the edge of a cut-out photo, but a blob holding a corner is the
+        # dark surround beyond the turntable's disc.
+        at_edge = [blob.box for blob in blobs if not blob.holds_corner]
+        if not at_edge:
+            return None
+        box = at_edge[0]
     return scale_box(box, factor, frame_rgb.shape[:2])

@@ -1,0 +1,127 @@
+"""Brick detection on generated frames whose brick box is known."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from device.vision.box import Box
+from device.vision.detector import BackgroundDetector, DetectorConfig, SettleConfig, SettleTracker
+from device.vision.still import StillConfig, find_brick_in_still
+
+TABLE_RGB = (205, 160, 200)  # the pink-purple of the real turntable
+
+
+def table_frame(rng: np.random.Generator, hw=(240, 320), light: float = 1.0) -> np.ndarray:
+    """The empty table: a left-to-right light falloff, sensor noise, and a dark top-left corner."""
+    height, width = hw
+    falloff = np.linspace(1.0, 0.85, width)[None, :, None] * light
+    frame = np.array(TABLE_RGB, dtype=float)[None, None, :] * falloff * np.ones((height, 1, 1))
+    frame += rng.normal(0, 3, frame.shape)
+    frame[:20, :40] = 25
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def draw_brick(frame: np.ndarray, box: Box, rgb=(30, 60, 200)) -> np.ndarray:
+    out = frame.copy()
+    out[box.y : box.y + box.h, box.x : box.x + box.w] = rgb
+    return out
+
+
+def assert_close(found: Box | None, expected: Box, tolerance: int = 3) -> None:
+    assert found is not None, "no brick found"
+    for name in ("x", "y", "w", "h"):
+        assert abs(getattr(found, name) - getattr(expected, name)) <= tolerance, (found, expected)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(7)
+
+
+def test_background_detector_finds_the_drawn_brick(rng):
+    detector = BackgroundDetector([table_frame(rng) for _ in range(5)])
+    brick = Box(150, 90, 70, 45)
+    detection = detector.detect(draw_brick(table_frame(rng), brick))
+    assert detection.present
+    assert_close(detection.box, brick)
+    assert detection.area_fraction == pytest.approx(70 * 45 / (240 * 320), rel=0.15)
+
+
+def test_background_detector_sees_an_empty_table_despite_a_small_light_change(rng):
+    detector = BackgroundDetector([table_frame(rng) for _ in range(5)])
+    detection = detector.detect(table_frame(rng, light=0.93))
+    assert not detection.present and detection.box is None
+
+
+def test_background_detector_maps_the_box_back_from_its_working_size(rng):
+    hw = (600, 800)  # larger than max_side: detection runs on a shrunk copy
+    detector = BackgroundDetector([table_frame(rng, hw) for _ in range(3)], DetectorConfig(max_side=200))
+    brick = Box(400, 250, 120, 80)
+    assert_close(detector.detect(draw_brick(table_frame(rng, hw), brick)).box, brick, tolerance=5)
+
+
+def test_background_detector_refuses_a_frame_of_another_size(rng):
+    detector = BackgroundDetector([table_frame(rng)])
+    with pytest.raises(ValueError, match="differs from the learned background"):
+        detector.detect(table_frame(rng, (100, 100)))
+
+
+def test_background_detector_needs_empty_frames():
+    with pytest.raises(ValueError, match="at least one frame"):
+        BackgroundDetector([])
+
+
+@pytest.mark.parametrize("field, value", [("threshold", 0), ("max_side", 4), ("kernel_fraction", 0.7)])
+def test_detector_config_names_the_bad_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        DetectorConfig(**{field: value})
+
+
+@pytest.mark.parametrize("rgb", [(30, 60, 200), (245, 245, 240), (40, 40, 40)], ids=["blue", "white", "black"])
+def test_still_detector_finds_a_brick_without_an_empty_frame(rng, rgb):
+    brick = Box(130, 100, 60, 50)
+    assert_close(find_brick_in_still(draw_brick(table_frame(rng), brick, rgb)), brick, tolerance=4)
+
+
+def test_still_detector_finds_a_red_part_on_white_touching_the_edge(rng):
+    frame = np.clip(rng.normal(250, 2, (256, 256, 3)), 0, 255).astype(np.uint8)
+    brick = Box(0, 100, 180, 30)
+    assert_close(find_brick_in_still(draw_brick(frame, brick, (200, 30, 30))), brick)
+
+
+def test_still_detector_reports_nothing_on_an_empty_table(rng):
+    assert find_brick_in_still(table_frame(rng)) is None
+
+
+def test_still_detector_rejects_a_grey_image():
+    with pytest.raises(ValueError, match="HxWx3 uint8"):
+        find_brick_in_still(np.zeros((50, 50), np.uint8))
+
+
+def test_still_config_names_the_bad_field():
+    with pytest.raises(ValueError, match="border_fraction"):
+        StillConfig(border_fraction=0.6)
+
+
+def test_settle_tracker_waits_for_the_box_to_hold_still():
+    tracker = SettleTracker(SettleConfig(frames=3, tolerance_px=2))
+    moving = [Box(10 + 8 * i, 50, 40, 30) for i in range(4)]
+    assert [tracker.update(box) for box in moving] == [False] * 4
+    still = [Box(60, 50, 40, 30), Box(61, 51, 40, 30), Box(60, 50, 41, 30)]
+    assert [tracker.update(box) for box in still] == [False, False, True]
+    assert tracker.update(Box(60, 50, 41, 31)) is True
+
+
+def test_settle_tracker_starts_over_when_the_brick_vanishes():
+    tracker = SettleTracker(SettleConfig(frames=2))
+    box = Box(5, 5, 20, 20)
+    assert [tracker.update(box), tracker.update(box)] == [False, True]
+    assert tracker.update(None) is False
+    assert tracker.update(box) is False
+    tracker.reset()
+    assert tracker.update(box) is False
+
+
+def test_settle_config_rejects_a_single_frame():
+    with pytest.raises(ValueError, match="frames"):
+        SettleConfig(frames=1)
