@@ -1,0 +1,153 @@
+"""The TFLite classifier on tiny real bundles (Keras model -> TFLiteConverter -> write_bundle)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from device.classifier.bundle import METADATA_FILE, BundleError, load_bundle
+from device.classifier.classifier import Classifier, top_categories
+from device.classifier.interpreter import BACKENDS, NoInterpreterError, find_backend
+from tiny_bundle import class_colour, make_tiny_bundle
+from bricksort.cli import main
+
+LABELS = ["3001", "3003", "3039", "3660"]
+
+
+@pytest.fixture(scope="session")
+def int8_bundle(tmp_path_factory) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("int8") / "bundle", LABELS, (32, 32), "int8").path
+
+
+@pytest.fixture(scope="session")
+def float_bundle(tmp_path_factory) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("float") / "bundle", LABELS, (24, 40), "float32").path
+
+
+def painted_crops(hw: tuple[int, int]) -> list[np.ndarray]:
+    return [np.full((*hw, 3), class_colour(i), np.uint8) for i in range(len(LABELS))]
+
+
+def copy_bundle(bundle: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(bundle, tmp_path / "copy"))
+
+
+def edit_metadata(bundle: Path, **changes) -> None:
+    metadata = json.loads((bundle / METADATA_FILE).read_text())
+    metadata.update(changes)
+    (bundle / METADATA_FILE).write_text(json.dumps(metadata))
+
+
+@pytest.mark.parametrize("bundle_fixture", ["int8_bundle", "float_bundle"])
+def test_each_painted_class_comes_back_as_that_class(request, bundle_fixture):
+    classifier = Classifier(request.getfixturevalue(bundle_fixture), num_threads=1)
+    probabilities = classifier.probabilities(painted_crops(classifier.input_hw))
+    assert probabilities.shape == (4, 4) and probabilities.dtype == np.float32
+    assert list(probabilities.argmax(axis=1)) == [0, 1, 2, 3]
+    assert np.all(probabilities.max(axis=1) > 0.9)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=0.02)  # dequantised, not raw uint8
+
+
+def test_int8_and_float_models_agree(int8_bundle, float_bundle):
+    quantised, reference = Classifier(int8_bundle), Classifier(float_bundle)
+    rng = np.random.default_rng(3)
+    for i in range(len(LABELS)):
+        noisy = np.clip(np.array(class_colour(i)) + rng.integers(-30, 30, (48, 48, 3)), 0, 255).astype(np.uint8)
+        assert quantised.classify(noisy, top_k=1)[0].label == reference.classify(noisy, top_k=1)[0].label == LABELS[i]
+
+
+def test_a_batch_gives_the_same_scores_as_one_view_at_a_time(int8_bundle):
+    classifier = Classifier(int8_bundle)
+    assert classifier.batchable
+    crops = painted_crops(classifier.input_hw)
+    batched = classifier.probabilities(crops)
+    singles = np.concatenate([classifier.probabilities([crop]) for crop in crops])
+    assert np.array_equal(batched, singles)
+
+
+def test_classify_finds_the_brick_in_a_frame_and_ranks_classes(float_bundle):
+    classifier = Classifier(float_bundle)
+    frame = np.full((120, 160, 3), 235, np.uint8)
+    frame[50:80, 70:100] = class_colour(2)  # square: the crop's margin is the same table all round
+    categories = classifier.classify(frame, top_k=3)
+    assert [c.label for c in categories][0] == "3039"
+    assert len(categories) == 3 and categories[0].index == 2
+    assert categories[0].score >= categories[1].score >= categories[2].score
+
+
+def test_top_categories_orders_by_score():
+    ranked = top_categories(np.array([0.1, 0.6, 0.3], np.float32), ["a", "b", "c"], top_k=2)
+    assert [(c.label, c.index) for c in ranked] == [("b", 1), ("c", 2)]
+    with pytest.raises(ValueError, match="top_k"):
+        top_categories(np.ones(3), ["a", "b", "c"], top_k=0)
+
+
+def test_a_crop_of_the_wrong_size_is_refused(int8_bundle):
+    with pytest.raises(ValueError, match=r"crop 0: expected \(32, 32, 3\) uint8"):
+        Classifier(int8_bundle).probabilities([np.zeros((32, 33, 3), np.uint8)])
+
+
+def test_the_backend_is_reported_and_tflite_runtime_is_skipped_beside_numpy_2(int8_bundle):
+    assert Classifier(int8_bundle).backend == find_backend().name == "ai_edge_litert.interpreter"
+    if int(np.__version__.split(".")[0]) >= 2:
+        with pytest.raises(NoInterpreterError, match="tflite_runtime.interpreter \\(skipped: needs numpy<2"):
+            find_backend((BACKENDS[1],))
+
+
+def test_a_bundle_whose_labels_disagree_with_the_model_is_refused(int8_bundle, tmp_path):
+    bundle = copy_bundle(int8_bundle, tmp_path)
+    (bundle / "labels.json").write_text(json.dumps({label: i for i, label in enumerate(LABELS[:3])}))
+    with pytest.raises(BundleError, match="4 outputs but labels.json lists 3"):
+        Classifier(bundle)
+
+
+def test_a_bundle_whose_input_size_disagrees_with_metadata_is_refused(int8_bundle, tmp_path):
+    bundle = copy_bundle(int8_bundle, tmp_path)
+    edit_metadata(bundle, input_width=48)
+    with pytest.raises(BundleError, match="model input is 32x32 but metadata says 32x48"):
+        Classifier(bundle)
+
+
+def test_a_bundle_of_an_unknown_schema_is_refused(int8_bundle, tmp_path):
+    bundle = copy_bundle(int8_bundle, tmp_path)
+    edit_metadata(bundle, schema_version=99)
+    with pytest.raises(BundleError, match="schema_version 99 is not supported"):
+        Classifier(bundle)
+
+
+def test_a_bundle_missing_its_model_file_is_refused(int8_bundle, tmp_path):
+    bundle = copy_bundle(int8_bundle, tmp_path)
+    (bundle / "model.tflite").unlink()
+    with pytest.raises(BundleError, match="model.tflite but it is missing"):
+        load_bundle(bundle)
+
+
+def test_a_corrupt_model_file_is_an_os_error(int8_bundle, tmp_path):
+    bundle = copy_bundle(int8_bundle, tmp_path)
+    (bundle / "model.tflite").write_bytes(b"not a flatbuffer")
+    with pytest.raises(OSError, match="cannot load TFLite model"):
+        Classifier(bundle)
+
+
+def test_classify_cli_reports_an_unreadable_image_and_classifies_the_rest(int8_bundle, tmp_path, capsys):
+    good = tmp_path / "good.png"
+    frame = np.full((90, 120, 3), 235, np.uint8)
+    frame[30:60, 40:70] = class_colour(1)
+    cv2.imwrite(str(good), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    assert main(["classify", str(int8_bundle), str(broken), str(good), "--top-k", "2", "--threads", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert "broken.jpg: error: cannot decode" in err and "1 of 2 images could not be read" in err
+    lines = out.splitlines()
+    result = next(i for i, line in enumerate(lines) if line.startswith(f"{good}: ") and line.endswith(" ms"))
+    assert lines[result + 1].split()[1] == "3003" and len(lines) == result + 3
+
+
+def test_classify_cli_with_a_missing_bundle_exits_2(tmp_path, capsys):
+    assert main(["classify", str(tmp_path / "nowhere"), str(tmp_path / "x.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err
