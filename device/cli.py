@@ -8,6 +8,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to the `bricksort` parser."""
     _register_capture(subparsers)
     _register_classify(subparsers)
+    _register_synth(subparsers)
 
 
 def _register_capture(subparsers: argparse._SubParsersAction) -> None:
@@ -22,3 +23,9 @@ def _register_classify(subparsers: argparse._SubParsersAction) -> None:
     from device.classifier.command import add_classify_arguments
 
     add_classify_arguments(subparsers.add_parser("classify", help="print the top-5 classes of photos with a model bundle"))
+
+
+def _register_synth(subparsers: argparse._SubParsersAction) -> None:
+    from device.sim.synth_arguments import add_synth_arguments
+
+    add_synth_arguments(subparsers.add_parser("synth", help="render a simulated turntable dataset in the captures layout"))

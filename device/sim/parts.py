@@ -171,8 +171,8 @@ def _sloped(profile: np.ndarray, top_edge: int, bottom_edge: int, studs: list[tu
 
 def slope_45() -> Mesh:
     """Slope 45 2x2 (3039): one row of studs on a flat top, a 45 degree face down to a low front lip."""
-    lip = 1.6
     p = dim.PLAY
+    lip = dim.BRICK_HEIGHT - (dim.STUD_PITCH - p)  # makes the slope exactly 45 degrees
     depth = 2 * dim.STUD_PITCH - p
     profile = np.array([[p, 0], [depth, 0], [depth, dim.BRICK_HEIGHT], [dim.STUD_PITCH, dim.BRICK_HEIGHT], [p, lip]])
     studs = [(4.0, 12.0), (12.0, 12.0)]
@@ -181,8 +181,8 @@ def slope_45() -> Mesh:
 
 def inverted_slope_45() -> Mesh:
     """Inverted slope 45 2x2 (3660): four studs on a full top, the 45 degree face underneath."""
-    lip = 1.6
     p = dim.PLAY
+    lip = dim.BRICK_HEIGHT - (dim.STUD_PITCH - p)  # makes the slope exactly 45 degrees
     depth = 2 * dim.STUD_PITCH - p
     top = dim.BRICK_HEIGHT
     profile = np.array([[dim.STUD_PITCH, 0], [depth, 0], [depth, top], [p, top], [p, top - lip]])

@@ -1,0 +1,23 @@
+"""Arguments of `bricksort synth`; cheap to import (the renderer loads only when the command runs)."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of `bricksort synth` and bind its handler."""
+    parser.add_argument("out", help="captures root to write: OUT/<part>/<session>/<view>.jpg plus manifests")
+    parser.add_argument("--parts", nargs="+", metavar="PART", help="part ids to render (default: every supported part)")
+    parser.add_argument("--bricks-per-part", type=int, default=20, metavar="N", help="simulated bricks (sessions) per part")
+    parser.add_argument("--views", type=int, default=8, metavar="V", help="views per brick, at turntable angles 360*v/V")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed renders the same dataset")
+    parser.add_argument("--size", type=int, nargs=2, default=(300, 300), metavar=("H", "W"), help="frame size in pixels")
+    parser.add_argument("--contact-sheet", metavar="PATH", help="also write a PNG/JPEG grid of view 0 of the first bricks of each part")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from device.sim.synth import run_synth
+
+    return run_synth(args)
