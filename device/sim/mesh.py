@@ -32,11 +32,6 @@ class Mesh:
     group_center: np.ndarray  # (F, 3) centre of the detail a face belongs to (for depth order)
     outline: np.ndarray  # (F,) bool: draw the face's edges (crisp plastic edges)
 
-    @property
-    def face_count(self) -> int:
-        """Number of faces."""
-        return int(self.faces.shape[0])
-
 
 @dataclass
 class MeshBuilder:

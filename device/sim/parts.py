@@ -37,7 +37,6 @@ class PartSpec:
     name: str
     build: Callable[[], Mesh]
     poses: tuple[Pose, ...]
-    studs: int  # studs on the part, for checks of the geometry
 
     def pose(self, name: str) -> Pose:
         """The pose called `name`; ValueError names the valid ones otherwise."""
@@ -212,19 +211,19 @@ PLATE_POSES = (Pose("upright", (0.0, 0.0, -1.0), 0.6), Pose("upside-down", (0.0,
 CATALOGUE: dict[str, PartSpec] = {
     spec.part_id: spec
     for spec in (
-        PartSpec("2456", "Brick 2 x 6", rectangular(6, 2, dim.BRICK_HEIGHT), BRICK_POSES, 12),
-        PartSpec("3001", "Brick 2 x 4", rectangular(4, 2, dim.BRICK_HEIGHT), BRICK_POSES, 8),
-        PartSpec("3002", "Brick 2 x 3", rectangular(3, 2, dim.BRICK_HEIGHT), BRICK_POSES, 6),
-        PartSpec("3003", "Brick 2 x 2", rectangular(2, 2, dim.BRICK_HEIGHT), BRICK_POSES, 4),
-        PartSpec("3004", "Brick 1 x 2", rectangular(2, 1, dim.BRICK_HEIGHT), SMALL_BRICK_POSES, 2),
-        PartSpec("3010", "Brick 1 x 4", rectangular(4, 1, dim.BRICK_HEIGHT), BRICK_POSES, 4),
-        PartSpec("3039", "Slope 45 2 x 2", slope_45, SLOPE_POSES, 2),
-        PartSpec("32064", "Technic Brick 1 x 2 with Axle Hole", technic_axle_hole, SMALL_BRICK_POSES, 2),
-        PartSpec("3660", "Slope 45 2 x 2 Inverted", inverted_slope_45, INVERTED_SLOPE_POSES, 4),
-        PartSpec("3701", "Technic Brick 1 x 4 with Holes", technic_round_holes(4), BRICK_POSES, 4),
-        PartSpec("3020", "Plate 2 x 4", rectangular(4, 2, dim.PLATE_HEIGHT), PLATE_POSES, 8),
-        PartSpec("3022", "Plate 2 x 2", rectangular(2, 2, dim.PLATE_HEIGHT), PLATE_POSES, 4),
-        PartSpec("3023", "Plate 1 x 2", rectangular(2, 1, dim.PLATE_HEIGHT), PLATE_POSES, 2),
+        PartSpec("2456", "Brick 2 x 6", rectangular(6, 2, dim.BRICK_HEIGHT), BRICK_POSES),
+        PartSpec("3001", "Brick 2 x 4", rectangular(4, 2, dim.BRICK_HEIGHT), BRICK_POSES),
+        PartSpec("3002", "Brick 2 x 3", rectangular(3, 2, dim.BRICK_HEIGHT), BRICK_POSES),
+        PartSpec("3003", "Brick 2 x 2", rectangular(2, 2, dim.BRICK_HEIGHT), BRICK_POSES),
+        PartSpec("3004", "Brick 1 x 2", rectangular(2, 1, dim.BRICK_HEIGHT), SMALL_BRICK_POSES),
+        PartSpec("3010", "Brick 1 x 4", rectangular(4, 1, dim.BRICK_HEIGHT), BRICK_POSES),
+        PartSpec("3039", "Slope 45 2 x 2", slope_45, SLOPE_POSES),
+        PartSpec("32064", "Technic Brick 1 x 2 with Axle Hole", technic_axle_hole, SMALL_BRICK_POSES),
+        PartSpec("3660", "Slope 45 2 x 2 Inverted", inverted_slope_45, INVERTED_SLOPE_POSES),
+        PartSpec("3701", "Technic Brick 1 x 4 with Holes", technic_round_holes(4), BRICK_POSES),
+        PartSpec("3020", "Plate 2 x 4", rectangular(4, 2, dim.PLATE_HEIGHT), PLATE_POSES),
+        PartSpec("3022", "Plate 2 x 2", rectangular(2, 2, dim.PLATE_HEIGHT), PLATE_POSES),
+        PartSpec("3023", "Plate 1 x 2", rectangular(2, 1, dim.PLATE_HEIGHT), PLATE_POSES),
     )
 }
 PART_IDS: tuple[str, ...] = tuple(CATALOGUE)

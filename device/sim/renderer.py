@@ -178,7 +178,7 @@ class Renderer:
         order = np.lexsort((-group_depth, mesh.level, -primary, phase))
         order = order[facing[order]]
 
-        colors = self._shade(brick, normals, to_face, light, look)
+        colors = _shade(brick, mesh.shade, normals, to_face, light, look)
         edges = (colors * EDGE_DARKEN).tolist()
         colors = colors.tolist()
         fixed = np.round(pixels * FIXED_POINT_SCALE).astype(np.int32)
@@ -188,19 +188,6 @@ class Renderer:
             if mesh.outline[i]:
                 cv2.polylines(frame, [polygon], True, edges[i], 1, cv2.LINE_AA, FIXED_POINT_SHIFT)
         return _clipped_box(pixels, self.size_hw)
-
-    def _shade(self, brick: Brick, normals: np.ndarray, to_face: np.ndarray, light: np.ndarray, look: Look) -> np.ndarray:
-        """BGR colour (0..255 floats) of every face: hemispheric ambient + Lambert + Blinn specular."""
-        mesh = self._posed_mesh(brick).mesh
-        diffuse = look.light_gain * np.clip(normals @ light, 0.0, None)
-        ambient = look.ambient * (0.7 + 0.3 * normals[:, 2])  # more sky above than table below
-        view = -to_face / np.linalg.norm(to_face, axis=1, keepdims=True)
-        half = view + light
-        half /= np.linalg.norm(half, axis=1, keepdims=True)
-        gloss = look.specular * np.clip(np.einsum("ij,ij->i", normals, half), 0.0, None) ** SPECULAR_POWER
-        albedo = brick.color.linear()[None, :] * mesh.shade[:, None]
-        linear = (albedo * (ambient + diffuse)[:, None] + (gloss * mesh.shade)[:, None]) * np.asarray(look.tint) * look.exposure
-        return linear_to_srgb(linear)[:, ::-1] * 255.0
 
     def _draw_shadow(self, frame: np.ndarray, camera: PinholeCamera, vertices: np.ndarray, light: np.ndarray, look: Look) -> None:
         """Darken the table under the brick: a cast shadow along the light plus contact occlusion."""
@@ -227,6 +214,19 @@ class Renderer:
         mask = cv2.GaussianBlur(mask, (0, 0), 2 * sigma) + cv2.GaussianBlur(contact, (0, 0), sigma)
         region = frame[y0:y1, x0:x1]
         np.copyto(region, (region * (1.0 - np.minimum(mask, 0.85))[..., None]).astype(np.uint8))
+
+
+def _shade(brick: Brick, shade: np.ndarray, normals: np.ndarray, to_face: np.ndarray, light: np.ndarray, look: Look) -> np.ndarray:
+    """BGR colour (0..255 floats) of every face: hemispheric ambient + Lambert + Blinn specular."""
+    diffuse = look.light_gain * np.clip(normals @ light, 0.0, None)
+    ambient = look.ambient * (0.7 + 0.3 * normals[:, 2])  # more sky above than table below
+    view = -to_face / np.linalg.norm(to_face, axis=1, keepdims=True)
+    half = view + light
+    half /= np.linalg.norm(half, axis=1, keepdims=True)
+    gloss = look.specular * np.clip(np.einsum("ij,ij->i", normals, half), 0.0, None) ** SPECULAR_POWER
+    albedo = brick.color.linear()[None, :] * shade[:, None]
+    linear = (albedo * (ambient + diffuse)[:, None] + (gloss * shade)[:, None]) * np.asarray(look.tint) * look.exposure
+    return linear_to_srgb(linear)[:, ::-1] * 255.0
 
 
 def _clipped_box(pixels: np.ndarray, size_hw: tuple[int, int]) -> list[int]:
