@@ -194,24 +194,28 @@ def _assign_components(
         rng.shuffle(class_components)
         total = sum(len(c) for c in class_components)
         targets = {"test": test_fraction * total, "val": val_fraction * total}
-        counts = {"train": 0, "val": 0, "test": 0}
-        for position, component in enumerate(class_components):
-            size = len(component)
+        chosen: dict[str, list[list[int]]] = {"train": [], "val": [], "test": []}
+        filled = {"val": 0, "test": 0}
+        for component in class_components:
             side = "train"
-            last = position == len(class_components) - 1
-            if not (last and counts["train"] == 0):
-                for name in ("test", "val"):
-                    if targets[name] <= 0:
-                        continue
-                    # Take the component if it brings the side closer to its target; an empty
-                    # side takes one anyway when the class has enough components for all three.
-                    fits = counts[name] + size / 2.0 <= targets[name]
-                    if fits or (counts[name] == 0 and len(class_components) >= 3):
-                        side = name
-                        break
-            counts[side] += size
-            for index in component:
-                side_of[index] = side
+            for name in ("test", "val"):
+                # Take the component if it brings the side closer to its target.
+                if targets[name] > 0 and filled[name] + len(component) / 2.0 <= targets[name]:
+                    side = name
+                    filled[name] += len(component)
+                    break
+            chosen[side].append(component)
+        for name in ("test", "val"):
+            # Components too big for the target leave a side empty: it takes the smallest
+            # training component, as long as training keeps at least one.
+            if targets[name] > 0 and not chosen[name] and len(chosen["train"]) >= 2:
+                smallest = min(chosen["train"], key=len)
+                chosen["train"].remove(smallest)
+                chosen[name].append(smallest)
+        for name, components in chosen.items():
+            for component in components:
+                for index in component:
+                    side_of[index] = name
     return side_of
 
 

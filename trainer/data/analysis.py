@@ -1,0 +1,104 @@
+"""Per-image facts the audit and the duplicate search need, computed in parallel and cached.
+
+Facts for one file: content hash, byte size, what decoding found (or why it failed) and the
+brick-crop descriptor. The cache is keyed by content hash and crop settings (which include
+PREPROCESSING_VERSION), so renaming files or moving the dataset keeps it valid.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from trainer.data.crops import CropConfig, brick_crop, crop_descriptor
+from trainer.data.images import ImageInfo, UnreadableImageError, decode_image
+
+CHUNK = 16
+
+
+@dataclass
+class ImageFacts:
+    """What one file is. `problem` is an UnreadableImageError reason ("truncated", ...) or None;
+    `info` and `descriptor` are None exactly when there is a problem."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+    info: ImageInfo | None
+    problem: str | None = None
+    problem_detail: str = ""
+    descriptor: np.ndarray | None = None
+
+
+def _cache_file(cache_dir: Path, sha256: str, config: CropConfig) -> Path:
+    return cache_dir / config.cache_tag() / sha256[:2] / f"{sha256}.npz"
+
+
+def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray] | None:
+    try:
+        with np.load(path) as data:
+            info = ImageInfo(**json.loads(str(data["info"])))
+            return info, data["descriptor"].astype(np.float32)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or damaged: recompute
+
+
+def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, info=json.dumps(asdict(info)), descriptor=descriptor)
+    os.replace(tmp, path)  # atomic: parallel workers or runs never see half a file
+
+
+def image_facts(path: Path, config: CropConfig, cache_dir: Path | None = None) -> ImageFacts:
+    """Facts of one file; unreadable files give facts with `problem` set, never an exception."""
+    data = Path(path).read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    cached = _load_cached(_cache_file(cache_dir, sha256, config)) if cache_dir else None
+    if cached:
+        return ImageFacts(path, sha256, len(data), cached[0], descriptor=cached[1])
+    try:
+        rgb, info = decode_image(path)
+    except UnreadableImageError as exc:
+        return ImageFacts(path, sha256, len(data), None, problem=exc.reason, problem_detail=exc.detail)
+    descriptor = crop_descriptor(brick_crop(rgb, config), config)
+    if cache_dir:
+        _store_cached(_cache_file(cache_dir, sha256, config), info, descriptor)
+    return ImageFacts(path, sha256, len(data), info, descriptor=descriptor)
+
+
+def _facts_of_chunk(args: tuple[list[Path], CropConfig, Path | None]) -> list[ImageFacts]:
+    paths, config, cache_dir = args
+    return [image_facts(path, config, cache_dir) for path in paths]
+
+
+def analyse_images(
+    paths: Sequence[Path],
+    config: CropConfig = CropConfig(),
+    cache_dir: Path | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> list[ImageFacts]:
+    """Facts for every path, in order, using `workers` threads (default: one per core)."""
+    workers = workers or os.cpu_count() or 1
+    chunks = [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
+    bar = tqdm(total=len(paths), desc="analysing images", unit="img", disable=not progress)
+    facts: list[ImageFacts] = []
+    jobs = [(chunk, config, cache_dir) for chunk in chunks]
+    parallel = workers > 1 and len(chunks) > 1
+    # Threads, not processes: decoding and OpenCV release the GIL, and a process pool would
+    # need fork (unsafe once TensorFlow is loaded) or a __main__ guard in every caller.
+    with ThreadPoolExecutor(workers) if parallel else nullcontext() as pool:
+        for result in (pool.map if pool else map)(_facts_of_chunk, jobs):
+            facts.extend(result)
+            bar.update(len(result))
+    bar.close()
+    return facts

@@ -1,0 +1,57 @@
+"""Brick-crop descriptors: what near-duplicate search compares.
+
+On a turntable the background fills most of the frame, so whole-frame similarity calls
+every frame alike. The descriptor is computed on the device's own model crop
+(`model_input`), shrunk to 16x16 and standardised per Lab channel: the standardising keeps
+the structure of dark bricks (studs, holes) from drowning under the brick/background
+contrast. Calibrated on turntable-10 (see docs/trainer-data.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Bump when `crop_descriptor` changes for the same crop: cached descriptors are keyed on it.
+DESCRIPTOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CropConfig:
+    """How crops are taken and described."""
+
+    crop_size: int = 64  # side of the model crop the descriptor is taken from
+    descriptor_size: int = 16  # side of the standardised Lab thumbnail
+
+    def __post_init__(self) -> None:
+        if self.crop_size < 8:
+            raise ValueError(f"crop_size must be >= 8, got {self.crop_size}")
+        if not 4 <= self.descriptor_size <= self.crop_size:
+            raise ValueError(f"descriptor_size must be in [4, crop_size], got {self.descriptor_size}")
+
+    def cache_tag(self) -> str:
+        """Everything that changes a descriptor, for cache keys."""
+        from device.vision.crop import PREPROCESSING_VERSION
+
+        return f"p{PREPROCESSING_VERSION}-d{DESCRIPTOR_VERSION}-c{self.crop_size}-s{self.descriptor_size}"
+
+
+def brick_crop(frame_rgb: np.ndarray, config: CropConfig) -> np.ndarray:
+    """The device's model crop of the brick in a still photo, `crop_size` square, uint8 RGB."""
+    from device.vision.preprocess import model_input
+
+    return model_input(frame_rgb, (config.crop_size, config.crop_size))
+
+
+def crop_descriptor(crop_rgb: np.ndarray, config: CropConfig) -> np.ndarray:
+    """Unit-length float32 vector of a crop; cosine similarity near 1 means near-identical crops."""
+    side = config.descriptor_size
+    small = cv2.resize(crop_rgb, (side, side), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    # +1 keeps a flat channel (a uniform crop) from dividing by zero and amplifying noise.
+    standard = (lab - lab.mean(axis=(0, 1))) / (lab.std(axis=(0, 1)) + 1.0)
+    vector = standard.reshape(-1)
+    vector -= vector.mean()
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
