@@ -85,6 +85,18 @@ def test_random_looks_vary_within_their_ranges():
     assert nominal.look == Look()
 
 
+def test_the_nominal_look_lies_inside_the_jitter_ranges():
+    nominal, jitter = Look(), LookJitter()
+    checks = {
+        "tint_red": nominal.tint[0], "tint_green": nominal.tint[1], "tint_blue": nominal.tint[2],
+        "camera_target_mm": nominal.camera_target_mm[0],
+    }
+    for field in dataclasses.fields(jitter):
+        value = checks.get(field.name, getattr(nominal, field.name, None))
+        low, high = getattr(jitter, field.name)
+        assert low <= value <= high, field.name
+
+
 def test_bad_settings_are_refused_by_name():
     with pytest.raises(ValueError, match="size_hw"):
         Renderer((0, 300))

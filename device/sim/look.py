@@ -12,15 +12,16 @@ Range = tuple[float, float]
 class Look:
     """Everything about a frame's appearance that stays fixed while one brick turns on the table.
 
-    The defaults are the nominal rig: a warm-white light above and behind the camera, the camera
-    where `CameraConfig` puts it."""
+    The defaults are the nominal rig (a pinkish light above, the camera where `CameraConfig`
+    puts it); they lie inside `LookJitter`'s default ranges, so a model trained on jittered
+    looks has seen the nominal one."""
 
     light_azimuth_deg: float = 220.0
     light_elevation_deg: float = 60.0
     light_gain: float = 0.8
     ambient: float = 0.3
-    tint: tuple[float, float, float] = (1.0, 0.82, 0.95)  # linear RGB gain of light and white balance
-    exposure: float = 1.0
+    tint: tuple[float, float, float] = (0.95, 0.68, 0.88)  # linear RGB gain of light and white balance
+    exposure: float = 1.1
     specular: float = 0.12
     table_albedo: float = 0.62
     camera_elevation_offset_deg: float = 0.0
