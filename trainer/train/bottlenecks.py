@@ -1,0 +1,155 @@
+"""Phase-1 features: every image through the device's `model_input` crop and the frozen
+backbone once, cached on disk and reused by later runs.
+
+A cached vector is keyed by the image's content hash and by everything that changes the
+vector: backbone, alpha, input size, weights identity, crop margin and the device's
+PREPROCESSING_VERSION. A corrupt image is listed and skipped, never a crash.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from device.vision.crop import PREPROCESSING_VERSION
+from device.vision.preprocess import model_input
+from trainer.data.dataset import ImageItem, file_sha256
+from trainer.data.images import UnreadableImageError, read_image_rgb
+from trainer.train.config import TrainConfig
+
+
+CALIBRATION_IMAGES = 64
+
+
+def calibration_items(items: list[ImageItem], count: int = CALIBRATION_IMAGES) -> list[ImageItem]:
+    """An even, deterministic sample of `items` for BatchNorm calibration of a random backbone."""
+    return items[:: max(1, len(items) // count)][:count]
+
+
+def weights_id(config: TrainConfig, calibration: list[ImageItem] | None = None) -> str:
+    """What identifies the backbone's weights: 'imagenet', a weights file's hash, or for a random
+    init its seed plus the content of the images its BatchNorm was calibrated on."""
+    if config.weights == "imagenet":
+        return "imagenet"
+    if config.weights == "none":
+        digest = hashlib.sha256("".join(file_sha256(item.path) for item in calibration or []).encode())
+        return f"random-seed{config.seed}-bn{digest.hexdigest()[:12]}"
+    return "file-" + file_sha256(Path(config.weights))[:16]
+
+
+def cache_key(config: TrainConfig, extractor_id: str) -> str:
+    """Folder name under the cache dir for vectors of this backbone (`extractor_id` = its
+    `weights_id`) and crop."""
+    height, width = config.input_hw
+    return (
+        f"{config.backbone}-a{config.alpha:g}-{height}x{width}-{extractor_id}"
+        f"-m{config.margin:g}-pre{PREPROCESSING_VERSION}"
+    )
+
+
+@dataclass(frozen=True)
+class BottleneckCache:
+    """Feature vectors on disk: `<root>/<key>/<hash[:2]>/<hash>.npy`."""
+
+    root: Path
+
+    def _path(self, content_hash: str) -> Path:
+        return self.root / content_hash[:2] / f"{content_hash}.npy"
+
+    def get(self, content_hash: str) -> np.ndarray | None:
+        """The cached vector, or None (also for a damaged cache file, which is recomputed)."""
+        path = self._path(content_hash)
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            return None
+
+    def put(self, content_hash: str, vector: np.ndarray) -> None:
+        """Store a vector atomically (concurrent runs may share the cache)."""
+        path = self._path(content_hash)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, vector.astype(np.float32))
+        os.replace(tmp, path)
+
+
+@dataclass
+class Bottlenecks:
+    """Features for the readable items (in input order) and the items that were skipped."""
+
+    items: list[ImageItem]
+    features: np.ndarray  # (len(items), feature_dim) float32
+    skipped: list[tuple[ImageItem, str]]  # (item, reason)
+    computed: int  # vectors computed now (the rest came from the cache)
+
+
+def load_crop(item: ImageItem, size_hw: tuple[int, int], margin: float) -> np.ndarray:
+    """The model input of one image file, exactly as the device prepares a frame."""
+    return model_input(read_image_rgb(item.path), size_hw, margin)
+
+
+def _hash_items(items: list[ImageItem], workers: int) -> list[str]:
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda item: file_sha256(item.path), items))
+
+
+def compute_bottlenecks(
+    items: list[ImageItem],
+    features: keras.Model,
+    config: TrainConfig,
+    extractor_id: str,
+    progress: bool = True,
+) -> Bottlenecks:
+    """Features of `items` through `features` (the frozen extractor), from the cache where
+    present; the rest are cropped in parallel and run through the backbone in batches."""
+    cache = BottleneckCache(config.cache_dir / cache_key(config, extractor_id))
+    workers = max(1, os.cpu_count() or 1)
+    hashes = _hash_items(items, workers)
+    vectors: dict[int, np.ndarray] = {}
+    for index, content_hash in enumerate(hashes):
+        cached = cache.get(content_hash)
+        if cached is not None:
+            vectors[index] = cached
+    missing = [index for index in range(len(items)) if index not in vectors]
+    skipped: dict[int, str] = {}
+
+    def crop(index: int) -> tuple[int, np.ndarray | None]:
+        try:
+            return index, load_crop(items[index], config.input_hw, config.margin)
+        except UnreadableImageError as exc:
+            skipped[index] = str(exc)
+            return index, None
+
+    infer = _batched_inference(features)
+    bar = tqdm(total=len(missing), desc="bottlenecks", unit="img", disable=not progress or not missing)
+    with ThreadPoolExecutor(workers) as pool:
+        for start in range(0, len(missing), config.batch_size):
+            chunk = [pair for pair in pool.map(crop, missing[start : start + config.batch_size]) if pair[1] is not None]
+            if chunk:
+                batch = np.stack([image for _, image in chunk]).astype(np.float32)
+                for (index, _), vector in zip(chunk, infer(batch)):
+                    vectors[index] = vector
+                    cache.put(hashes[index], vector)
+            bar.update(min(config.batch_size, len(missing) - start))
+    bar.close()
+    kept = sorted(vectors)
+    return Bottlenecks(
+        items=[items[i] for i in kept],
+        features=np.stack([vectors[i] for i in kept]).astype(np.float32) if kept else np.zeros((0, 0), np.float32),
+        skipped=[(items[i], skipped[i]) for i in sorted(skipped)],
+        computed=len(missing) - len(skipped),
+    )
+
+
+def _batched_inference(features: keras.Model):
+    """A compiled forward pass (inference mode): several times faster than `predict` per batch."""
+    import tensorflow as tf
+
+    forward = tf.function(lambda x: features(x, training=False), reduce_retracing=True)
+    return lambda batch: forward(tf.constant(batch)).numpy()

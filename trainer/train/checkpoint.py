@@ -1,0 +1,87 @@
+"""Best-checkpoint bookkeeping that survives restarts.
+
+`state.json` records, per phase, how many epochs are done, and the best validation loss
+with the epoch and phase it came from. `best.weights.h5` (the full model) is replaced only
+when a later epoch beats that score, so a resumed run never overwrites a better checkpoint
+with a worse one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+
+STATE_FILE = "state.json"
+BEST_WEIGHTS = "best.weights.h5"
+
+
+@dataclass
+class RunState:
+    """Progress of a run; `best_val_loss` is +inf until the first epoch ends."""
+
+    best_val_loss: float = math.inf
+    best_val_accuracy: float = 0.0
+    best_epoch: int = -1  # 0-based epoch within `best_phase`
+    best_phase: str = ""
+    epochs_done: dict[str, int] = field(default_factory=dict)
+    finished: list[str] = field(default_factory=list)  # phases that ran to the end or stopped early
+
+    def needs(self, phase: str, epochs: int) -> bool:
+        """Whether `phase` still has epochs to run."""
+        return phase not in self.finished and self.epochs_done.get(phase, 0) < epochs
+
+    def finish(self, phase: str, run_dir: Path) -> None:
+        """Record that `phase` is over (its last epoch ran or early stopping ended it)."""
+        if phase not in self.finished:
+            self.finished.append(phase)
+        self.save(run_dir)
+
+    def save(self, run_dir: Path) -> None:
+        """Write `state.json` atomically."""
+        raw = asdict(self)
+        raw["best_val_loss"] = None if math.isinf(self.best_val_loss) else self.best_val_loss
+        tmp = run_dir / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(raw, indent=2), encoding="utf-8")
+        os.replace(tmp, run_dir / STATE_FILE)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "RunState":
+        """The saved state, or a fresh one when the run has none yet."""
+        path = run_dir / STATE_FILE
+        if not path.is_file():
+            return cls()
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("best_val_loss") is None:
+            raw["best_val_loss"] = math.inf
+        return cls(**raw)
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """After every epoch: save `model`'s weights if val loss beat the run's best, then record
+    the epoch as done. `model` is the full classifier even while only the head is fitting."""
+
+    def __init__(self, model: keras.Model, run_dir: Path, state: RunState, phase: str) -> None:
+        super().__init__()
+        self.full_model = model
+        self.run_dir = run_dir
+        self.state = state
+        self.phase = phase
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        val_loss = float(logs.get("val_loss", math.inf))
+        if val_loss < self.state.best_val_loss:
+            # Keras insists on the suffix, so the temp name keeps it.
+            tmp = self.run_dir / ("best.tmp." + BEST_WEIGHTS)
+            self.full_model.save_weights(tmp)
+            os.replace(tmp, self.run_dir / BEST_WEIGHTS)
+            self.state.best_val_loss = val_loss
+            self.state.best_val_accuracy = float(logs.get("val_accuracy", 0.0))
+            self.state.best_epoch = epoch
+            self.state.best_phase = self.phase
+        self.state.epochs_done[self.phase] = epoch + 1
+        self.state.save(self.run_dir)

@@ -1,0 +1,100 @@
+"""`TrainConfig`: every choice a training run makes, validated once at the edge and saved
+beside the run so `--resume` and `export` rebuild exactly the same model."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from device.vision.crop import DEFAULT_MARGIN
+
+BACKBONES = ("mobilenet_v2", "mobilenet", "mobilenet_v3_small", "mobilenet_v3_large")
+DEFAULT_CACHE_DIR = Path("~/.cache/bricksort/bottlenecks")
+CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run. Sizes are (height, width); `weights` is "imagenet", "none" or a path."""
+
+    data_root: Path
+    run_dir: Path
+    backbone: str = "mobilenet_v2"
+    alpha: float = 0.35
+    input_hw: tuple[int, int] = (160, 160)
+    weights: str = "imagenet"
+    epochs: int = 40  # phase 1: head on cached bottlenecks
+    fine_tune_epochs: int = 0  # phase 2: top blocks, augmented images
+    fine_tune_layers: int = 20  # backbone layers (from the top) unfrozen in phase 2
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    fine_tune_learning_rate: float = 1e-4
+    dropout: float = 0.2
+    hidden_units: int = 0  # 0: softmax straight on the pooled features
+    patience: int = 8  # phase-1 early stop on val loss
+    allow_flip: bool = False  # only for sets without mirror-twin parts
+    class_weights: bool = True
+    seed: int = 1
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    margin: float = DEFAULT_MARGIN
+    cache_dir: Path = DEFAULT_CACHE_DIR
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_root", Path(self.data_root))
+        object.__setattr__(self, "run_dir", Path(self.run_dir))
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
+        object.__setattr__(self, "input_hw", tuple(int(v) for v in self.input_hw))
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
+        if self.alpha <= 0:
+            raise ValueError(f"alpha must be > 0, got {self.alpha}")
+        if len(self.input_hw) != 2 or min(self.input_hw) < 32:
+            raise ValueError(f"input_hw must be (height, width), each >= 32, got {self.input_hw}")
+        if self.weights not in ("imagenet", "none") and not Path(self.weights).is_file():
+            raise ValueError(f"weights must be 'imagenet', 'none' or an existing weights file, got {self.weights!r}")
+        for name in ("epochs", "fine_tune_epochs", "fine_tune_layers", "hidden_units"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.epochs == 0 and self.fine_tune_epochs == 0:
+            raise ValueError("epochs and fine_tune_epochs are both 0: nothing to train")
+        for name in ("batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("learning_rate", "fine_tune_learning_rate"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not (0.0 < self.val_fraction < 1.0 and 0.0 < self.test_fraction < 1.0):
+            raise ValueError("val_fraction and test_fraction must each be in (0, 1)")
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
+        if self.margin < 0:
+            raise ValueError(f"margin must be >= 0, got {self.margin}")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-safe dict (paths as strings), the form saved in the run folder."""
+        raw = asdict(self)
+        for key, value in raw.items():
+            if isinstance(value, Path):
+                raw[key] = str(value)
+        raw["input_hw"] = list(self.input_hw)
+        return raw
+
+    def save(self, run_dir: Path) -> None:
+        """Write the config as `config.json` in `run_dir`."""
+        (run_dir / CONFIG_FILE).write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, run_dir: Path, **overrides: Any) -> "TrainConfig":
+        """The config a run was started with, with `overrides` applied (e.g. more epochs)."""
+        path = Path(run_dir) / CONFIG_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: {run_dir} is not a bricksort training run")
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        config = cls(**{k: v for k, v in raw.items() if k in known})
+        return replace(config, **overrides) if overrides else config

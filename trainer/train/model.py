@@ -1,0 +1,97 @@
+"""The classifier: MobileNet feature extractor (normalisation inside) + softmax head.
+
+The model takes uint8-range RGB (0..255, as float or uint8) so the exported TFLite model
+takes uint8 and no normalisation can drift between training and the Pi. The feature
+extractor and the head are separate sub-models: phase 1 trains the head alone on cached
+features, phase 2 fine-tunes the two joined.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from trainer.train.config import TrainConfig
+
+FEATURES_NAME = "features"
+HEAD_NAME = "head"
+CORE_NAME = "backbone"
+
+
+def _core(config: TrainConfig, weights: str | None) -> keras.Model:
+    shape = (*config.input_hw, 3)
+    common = dict(input_shape=shape, alpha=config.alpha, include_top=False, weights=weights, pooling="avg")
+    if config.backbone == "mobilenet_v2":
+        return keras.applications.MobileNetV2(**common)
+    if config.backbone == "mobilenet":
+        return keras.applications.MobileNet(**common)
+    # V3 carries its own rescaling (include_preprocessing) and takes 0..255.
+    if config.backbone == "mobilenet_v3_small":
+        return keras.applications.MobileNetV3Small(**common, include_preprocessing=False)
+    return keras.applications.MobileNetV3Large(**common, include_preprocessing=False)
+
+
+def build_feature_extractor(config: TrainConfig) -> keras.Model:
+    """0..255 RGB image -> pooled backbone features, with the backbone's weights loaded
+    ("imagenet" from KERAS_HOME or the internet, "none" seeded random, or a weights file)."""
+    keras.utils.set_random_seed(config.seed)  # 'none' weights must be the same in every run
+    weights = None if config.weights == "none" else config.weights
+    core = _core(config, None if weights and Path(weights).is_file() else weights)
+    core.name = CORE_NAME
+    if weights and Path(weights).is_file():
+        core.load_weights(weights)
+    inputs = keras.Input(shape=(*config.input_hw, 3), name="image")
+    # MobileNet V1/V2 were trained on [-1, 1]; V3 on the same, so one layer serves all.
+    scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="normalise")(inputs)
+    return keras.Model(inputs, core(scaled), name=FEATURES_NAME)
+
+
+def build_head(feature_dim: int, num_classes: int, config: TrainConfig) -> keras.Model:
+    """Pooled features -> class probabilities (softmax, float32 even under mixed precision)."""
+    inputs = keras.Input(shape=(feature_dim,), name="features")
+    x = keras.layers.Dropout(config.dropout, seed=config.seed)(inputs)
+    if config.hidden_units:
+        x = keras.layers.Dense(config.hidden_units, activation="relu", name="hidden")(x)
+        x = keras.layers.Dropout(config.dropout, seed=config.seed + 1)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=HEAD_NAME)
+
+
+def build_classifier(config: TrainConfig, num_classes: int) -> tuple[keras.Model, keras.Model, keras.Model]:
+    """(full model, feature extractor, head); the full model shares the other two's layers."""
+    features = build_feature_extractor(config)
+    head = build_head(int(features.output.shape[-1]), num_classes, config)
+    inputs = keras.Input(shape=(*config.input_hw, 3), name="image")
+    model = keras.Model(inputs, head(features(inputs)), name="bricksort_classifier")
+    return model, features, head
+
+
+def calibrate_batch_norm(features: keras.Model, images: np.ndarray) -> None:
+    """Set every BatchNorm layer's moving statistics to those of `images` (one forward pass).
+
+    A randomly initialised MobileNet (`--weights none`) has identity BatchNorm statistics, and
+    its pooled features shrink to ~1e-8 over 50+ layers: nothing a head (or int8) can use.
+    Normalising each layer on real crops keeps the random features O(1) and informative."""
+    layers = [layer for layer in features.get_layer(CORE_NAME).layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 0.0  # moving stats := this batch's stats
+    try:
+        features(images.astype(np.float32), training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+
+
+def unfreeze_top(features: keras.Model, layers: int) -> int:
+    """Make the top `layers` backbone layers trainable (BatchNorm stays frozen: small batches
+    would wreck its statistics). Returns how many weight-carrying layers were unfrozen."""
+    core = features.get_layer(CORE_NAME)
+    core.trainable = True
+    cut = max(0, len(core.layers) - layers)
+    unfrozen = 0
+    for index, layer in enumerate(core.layers):
+        layer.trainable = index >= cut and not isinstance(layer, keras.layers.BatchNormalization)
+        unfrozen += bool(layer.trainable and layer.weights)
+    return unfrozen

@@ -1,0 +1,228 @@
+"""`run_training`: split, phase 1 (head on cached bottlenecks), optional phase 2 (fine-tune
+with augmentation), all written to one run folder:
+
+    runs/<name>/
+      config.json  split.json  labels.json     what the run is (export and --resume read them)
+      state.json   best.weights.h5             best-by-val-loss checkpoint of the full model
+      history.json curves.png tensorboard/<phase>/
+      skipped.json                             unreadable images, listed and left out
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from trainer.data.dataset import Dataset, ImageItem, load_dataset
+from trainer.data.split import Split, make_split
+from trainer.data.images import UnreadableImageError, read_image_rgb
+from trainer.train.bottlenecks import calibration_items, compute_bottlenecks, load_crop, weights_id
+from trainer.train.checkpoint import BEST_WEIGHTS, BestCheckpoint, RunState
+from trainer.train.config import TrainConfig
+from trainer.train.guard import check_training_setup
+from trainer.train.history import EpochLog, plot_curves
+from trainer.train.model import build_classifier, calibrate_batch_norm, unfreeze_top
+
+SPLIT_FILE = "split.json"
+LABELS_FILE = "labels.json"
+SKIPPED_FILE = "skipped.json"
+IMAGE_FACTS_DIR = "image-facts"  # the data package's crop-descriptor cache, beside the bottlenecks
+PHASE_HEAD = "phase1"
+PHASE_FINE_TUNE = "phase2"
+
+
+class RunExistsError(ValueError):
+    """A new run would overwrite an existing one."""
+
+
+@dataclass
+class TrainingData:
+    """The split of a run and its class list (index = integer label)."""
+
+    dataset: Dataset
+    split: Split
+    classes: list[str]
+
+    def labels(self, items: list[ImageItem]) -> np.ndarray:
+        """Integer labels of `items`."""
+        index = {name: i for i, name in enumerate(self.classes)}
+        return np.array([index[item.label] for item in items], dtype=np.int64)
+
+
+def class_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
+    """Inverse-frequency weights (mean 1 over the samples) so a rare class counts as much as a common one."""
+    counts = np.bincount(labels, minlength=num_classes)
+    return {i: float(len(labels) / (num_classes * c)) for i, c in enumerate(counts) if c > 0}
+
+
+def _leak_free_split(dataset: Dataset, config: TrainConfig) -> Split:
+    """Seeded, stratified split that keeps sessions, exact and near-duplicate sets on one side."""
+    from trainer.data.analysis import analyse_images
+    from trainer.data.duplicates import find_duplicates
+
+    facts = analyse_images([item.path for item in dataset.items], cache_dir=config.cache_dir / IMAGE_FACTS_DIR)
+    readable = [i for i, fact in enumerate(facts) if fact.problem is None]
+    findings = find_duplicates(
+        [dataset.items[i] for i in readable],
+        [facts[i].sha256 for i in readable],
+        np.stack([facts[i].descriptor for i in readable]),
+    )
+    return make_split(
+        dataset, config.seed, config.val_fraction, config.test_fraction, groups=findings.link_sets()
+    )
+
+
+def prepare_run(config: TrainConfig) -> TrainingData:
+    """Create (or, with `resume`, reopen) the run folder and its split; returns the data."""
+    run_dir = config.run_dir
+    dataset = load_dataset(config.data_root)
+    if config.resume:
+        if not (run_dir / SPLIT_FILE).is_file():
+            raise FileNotFoundError(f"cannot resume: {run_dir} has no {SPLIT_FILE} (not a bricksort run?)")
+        split = Split.load(run_dir / SPLIT_FILE, dataset.root)
+        saved = json.loads((run_dir / LABELS_FILE).read_text(encoding="utf-8"))
+        classes = [label for label, _ in sorted(saved.items(), key=lambda kv: kv[1])]
+        if classes != dataset.classes:
+            raise ValueError(f"cannot resume: {config.data_root} has classes {dataset.classes}, the run {classes}")
+        return TrainingData(dataset, split, classes)
+    if (run_dir / "state.json").exists() or (run_dir / SPLIT_FILE).exists():
+        raise RunExistsError(f"run folder {run_dir} already holds a run: pick another name or resume it")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    split = _leak_free_split(dataset, config)
+    for side in ("train", "val"):
+        if not split.side(side):
+            raise ValueError(f"the {side} split is empty: {config.data_root} has too few images or groups")
+    split.save(run_dir / SPLIT_FILE)
+    (run_dir / LABELS_FILE).write_text(
+        json.dumps({label: i for i, label in enumerate(dataset.classes)}, indent=2), encoding="utf-8"
+    )
+    config.save(run_dir)
+    return TrainingData(dataset, split, list(dataset.classes))
+
+
+def _callbacks(model: keras.Model, config: TrainConfig, state: RunState, phase: str, epochs: int) -> list:
+    done = state.epochs_done.get(phase, 0)
+    return [
+        BestCheckpoint(model, config.run_dir, state, phase),
+        EpochLog(config.run_dir, phase, epochs, done),
+        keras.callbacks.TensorBoard(log_dir=str(config.run_dir / "tensorboard" / phase)),
+    ]
+
+
+def _loss() -> keras.losses.Loss:
+    return keras.losses.SparseCategoricalCrossentropy()
+
+
+def _prepare_extractor(model: keras.Model, features: keras.Model, data: TrainingData, config: TrainConfig) -> str:
+    """Restore the run's best weights (resume) or, for a random backbone, calibrate its
+    BatchNorm on training crops. Returns the extractor's identity for the bottleneck cache."""
+    calibration = None
+    if config.weights == "none":
+        calibration = [item for item in calibration_items(data.split.train) if _readable(item)]
+    if (config.run_dir / BEST_WEIGHTS).is_file():
+        model.load_weights(config.run_dir / BEST_WEIGHTS)
+    elif calibration is not None:
+        crops = np.stack([load_crop(item, config.input_hw, config.margin) for item in calibration])
+        calibrate_batch_norm(features, crops)
+    return weights_id(config, calibration)
+
+
+def _readable(item: ImageItem) -> bool:
+    try:
+        read_image_rgb(item.path)
+    except UnreadableImageError:
+        return False
+    return True
+
+
+def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list[ImageItem]:
+    """Phase 1: fit the head on cached bottleneck features. Returns the unreadable items."""
+    model, features, head = build_classifier(config, len(data.classes))
+    extractor_id = _prepare_extractor(model, features, data, config)
+    train = compute_bottlenecks(data.split.train, features, config, extractor_id)
+    val = compute_bottlenecks(data.split.val, features, config, extractor_id)
+    skipped = train.skipped + val.skipped
+    _write_skipped(config.run_dir, data.split.root, skipped)
+    y_train, y_val = data.labels(train.items), data.labels(val.items)
+    head.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(), metrics=["accuracy"])
+    check_training_setup(head, y_train, len(data.classes), head.loss)
+    callbacks = _callbacks(model, config, state, PHASE_HEAD, config.epochs)
+    callbacks.append(keras.callbacks.EarlyStopping(patience=config.patience))
+    head.fit(
+        train.features,
+        y_train,
+        validation_data=(val.features, y_val),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        initial_epoch=state.epochs_done.get(PHASE_HEAD, 0),
+        class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    state.finish(PHASE_HEAD, config.run_dir)
+    return [item for item, _ in skipped]
+
+
+def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadable: set[Path]) -> None:
+    """Phase 2: unfreeze the backbone's top layers and fit the whole model on augmented images,
+    starting from the best checkpoint; distributed and mixed precision where hardware allows."""
+    from trainer.train.pipeline import image_dataset
+    from trainer.train.strategy import distribution_strategy, mixed_precision_policy
+
+    train_items = [item for item in data.split.train if item.path not in unreadable]
+    val_items = [item for item in data.split.val if item.path not in unreadable]
+    y_train, y_val = data.labels(train_items), data.labels(val_items)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(mixed_precision_policy())
+    try:
+        with distribution_strategy().scope():
+            model, features, _ = build_classifier(config, len(data.classes))
+            model.load_weights(config.run_dir / BEST_WEIGHTS)
+            unfreeze_top(features, config.fine_tune_layers)
+            model.compile(
+                optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate), loss=_loss(), metrics=["accuracy"]
+            )
+        check_training_setup(model, y_train, len(data.classes), model.loss)
+        model.fit(
+            image_dataset(train_items, y_train, config, training=True),
+            validation_data=image_dataset(val_items, y_val, config, training=False),
+            epochs=config.fine_tune_epochs,
+            initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
+            class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
+            callbacks=_callbacks(model, config, state, PHASE_FINE_TUNE, config.fine_tune_epochs),
+            verbose=0,
+        )
+        state.finish(PHASE_FINE_TUNE, config.run_dir)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _write_skipped(run_dir: Path, root: Path, skipped: list[tuple[ImageItem, str]]) -> None:
+    entries = [{"path": item.path.relative_to(root).as_posix(), "reason": reason} for item, reason in skipped]
+    (run_dir / SKIPPED_FILE).write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    for entry in entries:
+        print(f"skipped unreadable image: {entry['reason']}")
+
+
+def _read_skipped(run_dir: Path, root: Path) -> set[Path]:
+    path = run_dir / SKIPPED_FILE
+    if not path.is_file():
+        return set()
+    return {(root / entry["path"]).resolve() for entry in json.loads(path.read_text(encoding="utf-8"))}
+
+
+def run_training(config: TrainConfig) -> Path:
+    """Train (or resume) the run `config.run_dir` and return that folder."""
+    data = prepare_run(config)
+    state = RunState.load(config.run_dir)
+    if state.needs(PHASE_HEAD, config.epochs):
+        unreadable = {item.path for item in train_head(data, config, state)}
+    else:
+        unreadable = _read_skipped(config.run_dir, data.split.root)
+    if state.needs(PHASE_FINE_TUNE, config.fine_tune_epochs):
+        fine_tune(data, config, state, unreadable)
+    plot_curves(config.run_dir)
+    return config.run_dir
