@@ -1,0 +1,193 @@
+"""Per-frame time of the classify pipeline, split into detect, crop+resize, invoke() and
+post-processing, for a MobileNetV2 alpha 0.35 at 160x160 int8 bundle; plus the peak RSS of
+the classify process.
+
+    python benchmarks/bench_classify_pipeline.py [--frames 200] [--threads 2]
+
+The bundle is built here with TensorFlow (ImageNet backbone from $KERAS_HOME when it is
+there, random weights otherwise: timing does not depend on them). The classify part then
+runs in a subprocess that never imports TensorFlow, as on the Pi, so its ru_maxrss is the
+device's footprint. Frames are the real turntable photos from ../shared when present,
+generated ones otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+INPUT_HW = (160, 160)
+CLASSES = 10
+# Published-figure scaling for a Pi estimate, MobileNetV2 1.0 at 224 int8 on TFLite with 4
+# threads (approximate community figures; pass your own with --pi4-ms / --pi5-ms). Our model
+# does ~0.10x its multiply-adds (0.35 width: ~59 M MACs at 224, x(160/224)^2 -> ~30 M, vs 300 M).
+REFERENCE_MS = {"pi4": 80.0, "pi5": 25.0}
+MAC_RATIO = 30.0 / 300.0
+
+
+def build_bundle(folder: Path) -> Path:
+    """MobileNetV2 0.35 @160 int8 bundle (uint8 RGB in, rescaling inside) written with write_bundle."""
+    keras_home = SHARED / "keras-home"
+    if keras_home.is_dir():
+        os.environ.setdefault("KERAS_HOME", str(keras_home))
+    import keras
+    import tensorflow as tf
+
+    from device.classifier.bundle import BundleMetadata, write_bundle
+    from device.vision.crop import DEFAULT_MARGIN, PREPROCESSING_VERSION
+
+    weights = "imagenet" if (keras_home / "models").is_dir() else None
+    inputs = keras.Input((*INPUT_HW, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    backbone = keras.applications.MobileNetV2(
+        input_shape=(*INPUT_HW, 3), alpha=0.35, include_top=False, weights=weights, pooling="avg"
+    )
+    outputs = keras.layers.Dense(CLASSES, activation="softmax")(backbone(x))
+    model = keras.Model(inputs, outputs)
+    rng = np.random.default_rng(0)
+
+    def representative():
+        for _ in range(32):
+            yield [rng.integers(0, 256, (1, *INPUT_HW, 3)).astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.uint8
+    converter.inference_output_type = tf.uint8
+    metadata = BundleMetadata(
+        input_height=INPUT_HW[0],
+        input_width=INPUT_HW[1],
+        backbone="mobilenet_v2",
+        alpha=0.35,
+        quantization="int8",
+        reject_threshold=0.5,
+        crop_margin=DEFAULT_MARGIN,
+        preprocessing_version=PREPROCESSING_VERSION,
+        models={"int8": "model.tflite"},
+        metrics={"weights": weights or "random"},
+    )
+    write_bundle(folder, {"model.tflite": converter.convert()}, [f"part{i}" for i in range(CLASSES)], metadata)
+    return folder
+
+
+def load_frames(count: int) -> list[np.ndarray]:
+    """Real turntable photos (RGB) when ../shared is here, else generated table+brick frames."""
+    import cv2
+
+    paths = sorted((SHARED / "datasets" / "turntable-10").glob("*/*.jpg"))[:: 7][:count]
+    if paths:
+        return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths]
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(count):
+        frame = np.clip(rng.normal((205, 160, 200), 4, (300, 300, 3)), 0, 255).astype(np.uint8)
+        x, y = rng.integers(40, 180, 2)
+        frame[y : y + 70, x : x + 50] = rng.integers(0, 256, 3)
+        frames.append(frame)
+    return frames
+
+
+def measure(bundle: Path, frame_count: int, threads: int) -> dict:
+    """Child process: time each stage per frame without TensorFlow; returns medians in ms."""
+    from device.classifier.classifier import Classifier, top_categories
+    from device.classifier.interpreter import make_interpreter
+    from device.vision.crop import crop_for_model
+    from device.vision.still import find_brick_in_still
+
+    frames = load_frames(frame_count)
+    classifier = Classifier(bundle, num_threads=threads)
+    bare = make_interpreter(str(classifier.bundle.model_path()), threads)
+    detail = bare.get_input_details()[0]
+    bare.set_tensor(detail["index"], np.zeros(detail["shape"], np.uint8))
+    for _ in range(10):  # warm-up: the first invokes prepare XNNPACK
+        bare.invoke()
+        classifier.probabilities([np.zeros((*INPUT_HW, 3), np.uint8)])
+    stages: dict[str, list[float]] = {"detect": [], "crop_resize": [], "model": [], "topk": [], "bare_invoke": []}
+    for frame in frames:
+        t0 = time.perf_counter()
+        box = find_brick_in_still(frame)
+        t1 = time.perf_counter()
+        crop = crop_for_model(frame, box, INPUT_HW, classifier.bundle.metadata.crop_margin)
+        t2 = time.perf_counter()
+        probabilities = classifier.probabilities([crop])[0]  # set_tensor + invoke + dequantise
+        t3 = time.perf_counter()
+        top_categories(probabilities, classifier.labels, 5)
+        t4 = time.perf_counter()
+        bare.invoke()
+        t5 = time.perf_counter()
+        for name, value in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            stages[name].append(value * 1e3)
+    median = {name: float(np.median(values)) for name, values in stages.items()}
+    return {
+        "median_ms": median,
+        "backend": classifier.backend,
+        "frames": len(frames),
+        "real_photos": bool(sorted((SHARED / "datasets" / "turntable-10").glob("*/*.jpg"))[:1]),
+        "tensorflow_imported": "tensorflow" in sys.modules,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux: kB
+    }
+
+
+def report(result: dict) -> None:
+    m = result["median_ms"]
+    invoke = m["bare_invoke"]
+    post = max(m["model"] - invoke, 0.0) + m["topk"]  # tensor I/O, dequantise, top-k
+    total = m["detect"] + m["crop_resize"] + invoke + post
+    print(f"backend {result['backend']}, {result['frames']} {'real turntable' if result['real_photos'] else 'generated'} frames, "
+          f"TensorFlow imported in classify process: {result['tensorflow_imported']}")
+    print("median per frame (ms):")
+    for name, value in (("detect", m["detect"]), ("crop+resize", m["crop_resize"]), ("invoke()", invoke), ("post-processing", post)):
+        print(f"  {name:16s} {value:7.3f}")
+    print(f"  {'total':16s} {total:7.3f}   = {total / invoke:.2f}x bare invoke() (target <= 1.3x)")
+    print(f"peak RSS of classify process: {result['peak_rss_mb']:.1f} MB (target <= 200 MB)")
+    for pi, reference in REFERENCE_MS.items():
+        pi_invoke = reference * MAC_RATIO
+        # Detection and cropping are NumPy/OpenCV work; assume they slow down like invoke().
+        pi_total = pi_invoke * total / invoke
+        print(f"{pi} estimate: invoke ~{pi_invoke:.0f} ms, per frame ~{pi_total:.0f} ms "
+              f"(from {reference:.0f} ms for MobileNetV2 1.0/224 int8 x {MAC_RATIO:.2f} MAC ratio)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pi4-ms", type=float, default=REFERENCE_MS["pi4"])
+    parser.add_argument("--pi5-ms", type=float, default=REFERENCE_MS["pi5"])
+    parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)  # internal: write the bundle here
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # internal: measure this bundle
+    args = parser.parse_args()
+    if args.build:
+        build_bundle(args.build)
+        return
+    if args.child:
+        print(json.dumps(measure(args.child, args.frames, args.threads)))
+        return
+    REFERENCE_MS.update(pi4=args.pi4_ms, pi5=args.pi5_ms)
+    # Both jobs run in their own processes: Linux keeps ru_maxrss across fork+exec, so a
+    # classify process started by one that had loaded TensorFlow would report its footprint.
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        bundle = Path(tmp) / "bundle"
+        subprocess.run([sys.executable, __file__, "--build", str(bundle)], capture_output=True, check=True)
+        print(f"built MobileNetV2 0.35 @160 int8 bundle in {time.perf_counter() - start:.0f} s")
+        child = subprocess.run(
+            [sys.executable, __file__, "--child", str(bundle), "--frames", str(args.frames), "--threads", str(args.threads)],
+            capture_output=True, text=True, check=True,
+        )
+    report(json.loads(child.stdout.strip().splitlines()[-1]))
+
+
+if __name__ == "__main__":
+    main()
