@@ -124,8 +124,9 @@ class LabelConflict:
 
 @dataclass
 class DuplicateFindings:
-    """Everything the duplicate search found over one item list."""
+    """Everything the duplicate search found over `items` (pair indices point into it)."""
 
+    items: list[ImageItem]
     exact: list[DuplicateGroup]
     near: list[DuplicateGroup]
     pairs: list[SimilarPair]  # every pair above the near threshold, look-alikes across classes included
@@ -134,6 +135,14 @@ class DuplicateFindings:
     def link_sets(self) -> list[list[Path]]:
         """Path sets that must stay on one side of a split (pass as `make_split(groups=...)`)."""
         return [[item.path for item in group.items] for group in self.exact + self.near]
+
+    def lookalikes(self, conflict_threshold: float = CONFLICT_THRESHOLD) -> list[SimilarPair]:
+        """Similar pairs of different labels below the conflict threshold: parts that look alike."""
+        return [
+            p
+            for p in self.pairs
+            if self.items[p.first].label != self.items[p.second].label and p.similarity < conflict_threshold
+        ]
 
 
 def find_duplicates(
@@ -158,4 +167,4 @@ def find_duplicates(
         same_bytes = sha256s[pair.first] == sha256s[pair.second]
         if first.label != second.label and pair.similarity >= config.conflict_threshold and not same_bytes:
             conflicts.append(LabelConflict(first, second, "near", pair.similarity))
-    return DuplicateFindings(exact=exact, near=near_duplicate_groups(items, pairs, config.conflict_threshold), pairs=pairs, conflicts=conflicts)
+    return DuplicateFindings(items=list(items), exact=exact, near=near_duplicate_groups(items, pairs, config.conflict_threshold), pairs=pairs, conflicts=conflicts)

@@ -1,0 +1,141 @@
+"""Dataset audit: unreadable files, converted colour modes, tiny images, class balance, image
+sizes, exact and near-duplicates, label conflicts, and what a naive split would leak."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainer.data.analysis import ImageFacts, analyse_images
+from trainer.data.crops import CropConfig
+from trainer.data.dataset import Dataset, dataset_fingerprint, load_dataset
+from trainer.data.duplicates import DuplicateConfig, DuplicateFindings, find_duplicates
+from trainer.data.split import make_split
+
+EXAMPLES = 20  # paths listed per finding in the JSON; counts are always complete
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """What the audit flags and how it computes."""
+
+    tiny_side: int = 64  # images with a shorter side are flagged as tiny
+    crop: CropConfig = field(default_factory=CropConfig)
+    duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
+    cache_dir: Path | None = None
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tiny_side < 1:
+            raise ValueError(f"tiny_side must be >= 1, got {self.tiny_side}")
+
+
+@dataclass
+class AuditResult:
+    """The audited dataset, per-image facts (aligned with `dataset.items`), duplicate findings
+    over the readable images, the JSON-ready summary and the settings used."""
+
+    dataset: Dataset
+    facts: list[ImageFacts]
+    findings: DuplicateFindings
+    summary: dict[str, Any]
+    config: AuditConfig
+
+    @property
+    def has_conflicts(self) -> bool:
+        """True when some image is filed under two labels."""
+        return bool(self.findings.conflicts)
+
+
+def run_audit(root: Path | str, config: AuditConfig = AuditConfig(), progress: bool = True) -> AuditResult:
+    """Audit the dataset at `root` (captures layout or class folders)."""
+    dataset = load_dataset(root)
+    facts = analyse_images([item.path for item in dataset.items], config.crop, config.cache_dir, config.workers, progress)
+    readable = [k for k, fact in enumerate(facts) if fact.problem is None]
+    items = [dataset.items[k] for k in readable]
+    descriptors = np.stack([facts[k].descriptor for k in readable]) if readable else np.zeros((0, 1), np.float32)
+    findings = find_duplicates(items, [facts[k].sha256 for k in readable], descriptors, config.duplicates)
+    summary = _summary(dataset, facts, findings, config)
+    return AuditResult(dataset=dataset, facts=facts, findings=findings, summary=summary, config=config)
+
+
+def _rel(dataset: Dataset, path: Path) -> str:
+    return path.relative_to(dataset.root).as_posix()
+
+
+def _listing(dataset: Dataset, paths: list[Path]) -> dict[str, Any]:
+    return {"count": len(paths), "examples": [_rel(dataset, p) for p in paths[:EXAMPLES]]}
+
+
+def _summary(dataset: Dataset, facts: list[ImageFacts], findings: DuplicateFindings, config: AuditConfig) -> dict[str, Any]:
+    problems: dict[str, list[Path]] = {reason: [] for reason in ("zero-byte", "truncated", "not-an-image", "corrupt")}
+    conversions: dict[str, list[Path]] = {}
+    sizes: Counter[str] = Counter()
+    tiny = []
+    for fact in facts:
+        if fact.problem:
+            problems[fact.problem].append(fact.path)
+            continue
+        info = fact.info
+        sizes[f"{info.width}x{info.height}"] += 1
+        if info.conversion:
+            conversions.setdefault(info.conversion, []).append(fact.path)
+        if min(info.width, info.height) < config.tiny_side:
+            tiny.append(fact.path)
+    counts = dataset.class_counts()
+    readable_counts = Counter(item.label for item, fact in zip(dataset.items, facts) if fact.problem is None)
+    smallest = min(readable_counts.get(name, 0) for name in dataset.classes)
+    exact, near = findings.exact, findings.near
+    split = make_split(dataset, seed=0, groups=findings.link_sets())
+    return {
+        "root": str(dataset.root),
+        "layout": dataset.layout,
+        "fingerprint": dataset_fingerprint(dataset, {f.path: f.sha256 for f in facts}),
+        "images": len(dataset.items),
+        "readable_images": sum(readable_counts.values()),
+        "classes": counts,
+        "imbalance_ratio": (max(readable_counts.values()) / smallest) if smallest else None,
+        "unreadable": {reason: _listing(dataset, paths) for reason, paths in problems.items()},
+        "ignored_files": _listing(dataset, dataset.ignored),
+        "converted": {kind: _listing(dataset, paths) for kind, paths in sorted(conversions.items())},
+        "tiny": {"min_side": config.tiny_side, **_listing(dataset, tiny)},
+        "image_sizes": dict(sizes.most_common()),
+        "exact_duplicates": {
+            "groups": len(exact),
+            "files": sum(len(g.items) for g in exact),
+            "redundant_copies": sum(len(g.items) - 1 for g in exact),
+            "cross_class_groups": sum(g.cross_class for g in exact),
+            "examples": [[_rel(dataset, i.path) for i in g.items] for g in exact[:EXAMPLES]],
+        },
+        "near_duplicates": {
+            "threshold": config.duplicates.near_threshold,
+            "descriptor": config.crop.cache_tag(),
+            "groups": len(near),
+            "images_in_groups": sum(len(g.items) for g in near),
+            "largest_group": max((len(g.items) for g in near), default=0),
+            "similar_pairs": len(findings.pairs),
+            "cross_class_lookalike_pairs": len(findings.lookalikes(config.duplicates.conflict_threshold)),
+        },
+        "label_conflicts": {
+            "threshold": config.duplicates.conflict_threshold,
+            "count": len(findings.conflicts),
+            "pairs": [
+                {
+                    "kind": c.kind,
+                    "similarity": round(c.similarity, 4),
+                    "first": _rel(dataset, c.first.path),
+                    "first_label": c.first.label,
+                    "second": _rel(dataset, c.second.path),
+                    "second_label": c.second.label,
+                }
+                for c in findings.conflicts
+            ],
+        },
+        "split_leakage": {
+            "note": "test/val images with a twin in train: under a naive random split vs the grouped split (seed 0)",
+            **vars(split.leakage),
+        },
+    }

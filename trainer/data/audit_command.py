@@ -1,0 +1,47 @@
+"""`bricksort audit DATA`: run the audit, write the report, print the headline and conflicts."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from trainer.data.audit import AuditConfig, run_audit
+from trainer.data.audit_report import write_audit
+
+EXIT_CONFLICTS = 1
+
+
+def default_cache_dir() -> Path:
+    """Where crop descriptors are cached unless --cache says otherwise."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "bricksort" / "crops"
+
+
+def audit_command(args: argparse.Namespace) -> int:
+    """Handler of `bricksort audit`; returns 1 when an image is filed under two labels."""
+    data = Path(args.data)
+    out = Path(args.out) if args.out else Path("runs") / f"audit-{data.resolve().name}"
+    cache = None if args.no_cache else Path(args.cache) if args.cache else default_cache_dir()
+    config = AuditConfig(tiny_side=args.tiny, cache_dir=cache, workers=args.workers)
+    result = run_audit(data, config, progress=not args.quiet)
+    report = write_audit(result, out, Path(args.json) if args.json else None)
+    s = result.summary
+    unreadable = sum(v["count"] for v in s["unreadable"].values())
+    print(f"{s['images']} images in {len(s['classes'])} classes ({s['layout']}), imbalance ratio {s['imbalance_ratio']:.2f}"
+          if s["imbalance_ratio"] else f"{s['images']} images in {len(s['classes'])} classes ({s['layout']})")
+    problems = ", ".join(f"{k} {v['count']}" for k, v in s["unreadable"].items() if v["count"]) or "none"
+    converted = ", ".join(f"{k} {v['count']}" for k, v in s["converted"].items()) or "none"
+    print(f"unreadable: {unreadable} ({problems}); converted: {converted}; tiny: {s['tiny']['count']}")
+    exact, near = s["exact_duplicates"], s["near_duplicates"]
+    print(f"exact duplicates: {exact['groups']} groups ({exact['redundant_copies']} redundant copies); "
+          f"near-duplicates: {near['groups']} groups holding {near['images_in_groups']} images")
+    leak = s["split_leakage"]
+    print(f"a naive split would leak {leak['naive_leaked_test']}/{leak['naive_test_size']} test images; the grouped split leaks {leak['leaked_test']}")
+    print(f"report: {report}")
+    conflicts = s["label_conflicts"]["pairs"]
+    if conflicts:
+        print(f"LABEL CONFLICTS: {len(conflicts)} image(s) filed under two labels:")
+        for c in conflicts:
+            print(f"  {c['first']} ({c['first_label']}) vs {c['second']} ({c['second_label']}): {c['kind']}, similarity {c['similarity']}")
+        return EXIT_CONFLICTS
+    return 0
