@@ -41,6 +41,7 @@ def assert_close(pixel: np.ndarray, rgb: tuple[int, int, int]) -> None:
 def test_opencv_camera_reads_a_video_file_as_rgb_then_ends(video_file: Path) -> None:
     with make_camera(f"opencv:{video_file}") as camera:
         assert isinstance(camera, OpenCVCamera)
+        assert not camera.is_live  # a recording: no buffered frames to drop
         frames = list(camera)  # iteration stops at EndOfStream
         with pytest.raises(EndOfStream, match="end of video file"):
             camera.read()
@@ -61,6 +62,7 @@ def test_video_file_has_no_exposure_controls_to_lock(video_file: Path) -> None:
 def test_opencv_spec_with_digits_means_a_device_index() -> None:
     camera = make_camera("opencv:3")
     assert camera.config == OpenCVCameraConfig(3)
+    assert camera.is_live
 
 
 def test_opencv_device_that_cannot_open_says_which_index(tmp_path: Path) -> None:
@@ -92,7 +94,7 @@ def test_folder_camera_replays_images_in_sorted_order_as_rgb(tmp_path: Path) -> 
     write_images(tmp_path, {"b.png": BLUE_RGB, "a.png": RED_RGB, "c.jpg": RED_RGB})
     (tmp_path / "notes.txt").write_text("not an image")
     with make_camera(f"folder:{tmp_path}") as camera:
-        assert isinstance(camera, FolderCamera)
+        assert isinstance(camera, FolderCamera) and not camera.is_live
         frames = list(camera)
     assert [Path(f.metadata["file"]).name for f in frames] == ["a.png", "b.png", "c.jpg"]
     assert tuple(frames[0].image[0, 0]) == RED_RGB  # png is lossless: exact
