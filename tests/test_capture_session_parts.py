@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
+from device.cameras import Camera, Frame
+from device.capture.brick_waiters import EnterWaiter
 from device.capture.manifest import CaptureRecord, ManifestWriter, read_session_manifest
-from device.capture.session import CaptureSettings, Turntable, missing_views, plan_capture, view_angle
+from device.capture.session import CaptureSettings, Turntable, capture_view, missing_views, plan_capture, view_angle
 
 
 @pytest.mark.parametrize("part", ["../etc", "a/b", "", "-rf", "3001 ", "x" * 65, "..", "brick\n"])
@@ -95,3 +98,44 @@ def test_turntable_turns_forward_and_waits_after_each_move() -> None:
         table.move_to(angle)
     assert rig.calls == [("turn", 45.0), ("wait",), ("turn", 45.0), ("wait",), ("turn", 90.0), ("wait",)]
     assert table.angle_deg == 90.0
+
+
+class CountingLiveCamera(Camera):
+    """A live camera whose n-th frame has every pixel equal to n."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def _open(self) -> None: ...
+
+    def _read(self) -> Frame:
+        self.reads += 1
+        return Frame(np.full((8, 8, 3), self.reads, np.uint8), float(self.reads))
+
+    def _lock_exposure(self) -> dict:
+        return {}
+
+    def _close(self) -> None: ...
+
+
+def test_a_live_camera_drops_frames_buffered_during_the_turn(tmp_path: Path) -> None:
+    settings = CaptureSettings(part="3001", views=4, session="s", settle_s=0.0, stale_frames=2)
+    with CountingLiveCamera() as camera:
+        record = capture_view(
+            camera, Turntable(RecordingRig(), 0.0), ManifestWriter(tmp_path), lambda image: None, settings, "s", 1, {}
+        )
+    saved = cv2.imdecode(np.fromfile(tmp_path / record.file, np.uint8), cv2.IMREAD_COLOR)
+    assert camera.reads == 3 and int(np.median(saved)) == 3  # frames 1 and 2 were stale
+    assert (record.view, record.angle_deg, record.box) == (1, 90.0, None)
+
+
+def test_manual_mode_explains_a_closed_stdin() -> None:
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    prompts: list[str] = []
+    EnterWaiter(lambda prompt: prompts.append(prompt) or "")(2, 5)
+    assert prompts == ["Place brick 2/5 on the turntable and press Enter: "]
+    with pytest.raises(OSError, match="standard input closed while waiting for Enter"):
+        EnterWaiter(closed)(1, 1)
