@@ -128,3 +128,28 @@ def test_load_rejects_other_json(tmp_path):
 def test_bad_fractions_are_rejected(tmp_path, val, test):
     with pytest.raises(SplitError, match="fraction"):
         make_split(fake_dataset(tmp_path, {"a": 10, "b": 10}), val_fraction=val, test_fraction=test)
+
+
+def test_split_fed_real_duplicate_findings_keeps_copies_together(tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from tiny_brick_photos import write_class_folders
+    from trainer.data.analysis import analyse_images
+    from trainer.data.dataset import load_dataset
+    from trainer.data.duplicates import find_duplicates
+
+    root = write_class_folders(tmp_path / "data", per_class=8)
+    for n in range(4):
+        shutil.copyfile(root / "1x1" / f"1x1_{n}.jpg", root / "1x1" / f"copy_{n}.jpg")
+    dataset = load_dataset(root)
+    facts = analyse_images([item.path for item in dataset.items], workers=2, progress=False)
+    findings = find_duplicates(
+        dataset.items, [f.sha256 for f in facts], np.stack([f.descriptor for f in facts]), np.stack([f.thumbnail for f in facts])
+    )
+    assert len(findings.exact) == 4
+    for seed in range(5):
+        sides = side_of(make_split(dataset, seed=seed, groups=findings.link_sets()))
+        for n in range(4):
+            assert sides[root.resolve() / "1x1" / f"1x1_{n}.jpg"] == sides[root.resolve() / "1x1" / f"copy_{n}.jpg"]

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from trainer.data.crops import CropConfig, brick_crop, crop_descriptor
+from trainer.data.crops import CropConfig, brick_crop, crop_descriptor, frame_thumbnail
 from trainer.data.images import ImageInfo, UnreadableImageError, decode_image
 
 CHUNK = 16
@@ -27,7 +27,7 @@ CHUNK = 16
 @dataclass
 class ImageFacts:
     """What one file is. `problem` is an UnreadableImageError reason ("truncated", ...) or None;
-    `info` and `descriptor` are None exactly when there is a problem."""
+    `info`, `descriptor` and `thumbnail` are None exactly when there is a problem."""
 
     path: Path
     sha256: str
@@ -36,25 +36,26 @@ class ImageFacts:
     problem: str | None = None
     problem_detail: str = ""
     descriptor: np.ndarray | None = None
+    thumbnail: np.ndarray | None = None  # of the whole frame, see crops.frame_thumbnail
 
 
 def _cache_file(cache_dir: Path, sha256: str, config: CropConfig) -> Path:
     return cache_dir / config.cache_tag() / sha256[:2] / f"{sha256}.npz"
 
 
-def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray] | None:
+def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray] | None:
     try:
         with np.load(path) as data:
             info = ImageInfo(**json.loads(str(data["info"])))
-            return info, data["descriptor"].astype(np.float32)
+            return info, data["descriptor"].astype(np.float32), data["thumbnail"].astype(np.uint8)
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: recompute
 
 
-def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray) -> None:
+def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, info=json.dumps(asdict(info)), descriptor=descriptor)
+    np.savez(tmp, info=json.dumps(asdict(info)), descriptor=descriptor, thumbnail=thumbnail)
     os.replace(tmp, path)  # atomic: parallel workers or runs never see half a file
 
 
@@ -64,15 +65,16 @@ def image_facts(path: Path, config: CropConfig, cache_dir: Path | None = None) -
     sha256 = hashlib.sha256(data).hexdigest()
     cached = _load_cached(_cache_file(cache_dir, sha256, config)) if cache_dir else None
     if cached:
-        return ImageFacts(path, sha256, len(data), cached[0], descriptor=cached[1])
+        return ImageFacts(path, sha256, len(data), cached[0], descriptor=cached[1], thumbnail=cached[2])
     try:
         rgb, info = decode_image(path)
     except UnreadableImageError as exc:
         return ImageFacts(path, sha256, len(data), None, problem=exc.reason, problem_detail=exc.detail)
-    descriptor = crop_descriptor(brick_crop(rgb, config), config)
+    crop = brick_crop(rgb, config)
+    descriptor, thumbnail = crop_descriptor(crop, config), frame_thumbnail(rgb, config)
     if cache_dir:
-        _store_cached(_cache_file(cache_dir, sha256, config), info, descriptor)
-    return ImageFacts(path, sha256, len(data), info, descriptor=descriptor)
+        _store_cached(_cache_file(cache_dir, sha256, config), info, descriptor, thumbnail)
+    return ImageFacts(path, sha256, len(data), info, descriptor=descriptor, thumbnail=thumbnail)
 
 
 def _facts_of_chunk(args: tuple[list[Path], CropConfig, Path | None]) -> list[ImageFacts]:

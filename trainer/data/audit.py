@@ -57,7 +57,8 @@ def run_audit(root: Path | str, config: AuditConfig = AuditConfig(), progress: b
     readable = [k for k, fact in enumerate(facts) if fact.problem is None]
     items = [dataset.items[k] for k in readable]
     descriptors = np.stack([facts[k].descriptor for k in readable]) if readable else np.zeros((0, 1), np.float32)
-    findings = find_duplicates(items, [facts[k].sha256 for k in readable], descriptors, config.duplicates)
+    thumbnails = np.stack([facts[k].thumbnail for k in readable]) if readable else np.zeros((0, 4, 4, 3), np.uint8)
+    findings = find_duplicates(items, [facts[k].sha256 for k in readable], descriptors, thumbnails, config.duplicates)
     summary = _summary(dataset, facts, findings, config)
     return AuditResult(dataset=dataset, facts=facts, findings=findings, summary=summary, config=config)
 
@@ -116,16 +117,18 @@ def _summary(dataset: Dataset, facts: list[ImageFacts], findings: DuplicateFindi
             "groups": len(near),
             "images_in_groups": sum(len(g.items) for g in near),
             "largest_group": max((len(g.items) for g in near), default=0),
-            "similar_pairs": len(findings.pairs),
-            "cross_class_lookalike_pairs": len(findings.lookalikes(config.duplicates.conflict_threshold)),
+            "similar_crop_pairs": len(findings.crop_pairs),
+            "identical_frame_pairs": len(findings.frame_pairs),
+            "cross_class_lookalike_pairs": len(findings.lookalikes()),
+            "examples": [[_rel(dataset, i.path) for i in g.items] for g in near[:EXAMPLES]],
         },
         "label_conflicts": {
-            "threshold": config.duplicates.conflict_threshold,
+            "identical_rms": config.duplicates.identical_rms,
             "count": len(findings.conflicts),
             "pairs": [
                 {
                     "kind": c.kind,
-                    "similarity": round(c.similarity, 4),
+                    "frame_rms": round(c.rms, 3),
                     "first": _rel(dataset, c.first.path),
                     "first_label": c.first.label,
                     "second": _rel(dataset, c.second.path),

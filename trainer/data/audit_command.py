@@ -42,6 +42,6 @@ def audit_command(args: argparse.Namespace) -> int:
     if conflicts:
         print(f"LABEL CONFLICTS: {len(conflicts)} image(s) filed under two labels:")
         for c in conflicts:
-            print(f"  {c['first']} ({c['first_label']}) vs {c['second']} ({c['second_label']}): {c['kind']}, similarity {c['similarity']}")
+            print(f"  {c['first']} ({c['first_label']}) vs {c['second']} ({c['second_label']}): {c['kind']}, frame RMS {c['frame_rms']}")
         return EXIT_CONFLICTS
     return 0

@@ -68,7 +68,7 @@ def _tile(path: Path, result: AuditResult, caption: str) -> np.ndarray:
 
 
 def _pair_sheet(result: AuditResult, pairs: list[tuple[Path, str, Path, str, float]], path: Path) -> None:
-    """Contact sheet: one row per pair, the two brick crops side by side with labels and similarity."""
+    """Contact sheet: one row per pair, the two brick crops side by side with labels and score."""
     rows = []
     for first, first_label, second, second_label, similarity in pairs:
         left = _tile(first, result, f"{first_label} {similarity:.3f}")
@@ -85,12 +85,12 @@ def _pair_sheet(result: AuditResult, pairs: list[tuple[Path, str, Path, str, flo
 def _example_pairs(result: AuditResult) -> list[tuple[Path, str, Path, str, float]]:
     findings = result.findings
     exact = {item.path for group in findings.exact for item in group.items}
-    near = [p for p in findings.pairs if findings.items[p.first].path not in exact or findings.items[p.second].path not in exact]
-    near.sort(key=lambda p: p.similarity)
+    near = [p for p in findings.crop_pairs if findings.items[p.first].path not in exact or findings.items[p.second].path not in exact]
+    near.sort(key=lambda p: p.score)
     # Spread over the similarity range, weakest first: the borderline pairs are the ones to check.
     picks = [near[int(i)] for i in np.linspace(0, len(near) - 1, min(SHEET_PAIRS, len(near)))] if near else []
     items = findings.items
-    return [(items[p.first].path, items[p.first].label, items[p.second].path, items[p.second].label, p.similarity) for p in picks]
+    return [(items[p.first].path, items[p.first].label, items[p.second].path, items[p.second].label, p.score) for p in picks]
 
 
 def write_audit(result: AuditResult, out_dir: Path, json_path: Path | None = None) -> Path:
@@ -106,7 +106,7 @@ def write_audit(result: AuditResult, out_dir: Path, json_path: Path | None = Non
     if pairs:
         _pair_sheet(result, pairs, out_dir / "near_duplicates.png")
         pictures.append("near_duplicates.png")
-    conflicts = [(c.first.path, c.first.label, c.second.path, c.second.label, c.similarity) for c in result.findings.conflicts]
+    conflicts = [(c.first.path, c.first.label, c.second.path, c.second.label, c.rms) for c in result.findings.conflicts]
     if conflicts:
         _pair_sheet(result, conflicts[:SHEET_PAIRS], out_dir / "label_conflicts.png")
         pictures.append("label_conflicts.png")
@@ -144,9 +144,9 @@ def _markdown(result: AuditResult, pictures: list[str]) -> str:
         f"{exact['cross_class_groups']} across classes",
         f"- near (brick-crop similarity >= {near['threshold']}): {near['groups']} groups holding {near['images_in_groups']} images, "
         f"largest {near['largest_group']}; {near['cross_class_lookalike_pairs']} look-alike pairs across classes (below the conflict threshold)",
-        f"- label conflicts (same bytes, or similarity >= {conflicts['threshold']} across classes): **{conflicts['count']}**",
+        f"- label conflicts (same bytes, or whole frames within RMS {conflicts['identical_rms']} across classes): **{conflicts['count']}**",
     ]
-    lines += [f"  - {c['first']} ({c['first_label']}) vs {c['second']} ({c['second_label']}): {c['kind']}, {c['similarity']}" for c in conflicts["pairs"][:50]]
+    lines += [f"  - {c['first']} ({c['first_label']}) vs {c['second']} ({c['second_label']}): {c['kind']}, frame RMS {c['frame_rms']}" for c in conflicts["pairs"][:50]]
     lines += [
         "",
         "## Split leakage",

@@ -4,7 +4,7 @@ On a turntable the background fills most of the frame, so whole-frame similarity
 every frame alike. The descriptor is computed on the device's own model crop
 (`model_input`), shrunk to 16x16 and standardised per Lab channel: the standardising keeps
 the structure of dark bricks (studs, holes) from drowning under the brick/background
-contrast. Calibrated on turntable-10 (see docs/trainer-data.md).
+contrast. Thresholds and their calibration: trainer/data/duplicates.py.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 # Bump when `crop_descriptor` changes for the same crop: cached descriptors are keyed on it.
-DESCRIPTOR_VERSION = 1
+DESCRIPTOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -23,18 +23,24 @@ class CropConfig:
 
     crop_size: int = 64  # side of the model crop the descriptor is taken from
     descriptor_size: int = 16  # side of the standardised Lab thumbnail
+    frame_thumbnail_size: int = 64  # side of the raw RGB thumbnail of the whole frame (identity test)
 
     def __post_init__(self) -> None:
         if self.crop_size < 8:
             raise ValueError(f"crop_size must be >= 8, got {self.crop_size}")
         if not 4 <= self.descriptor_size <= self.crop_size:
             raise ValueError(f"descriptor_size must be in [4, crop_size], got {self.descriptor_size}")
+        if self.frame_thumbnail_size < 4 or self.frame_thumbnail_size % 4:
+            raise ValueError(f"frame_thumbnail_size must be a multiple of 4, >= 4, got {self.frame_thumbnail_size}")
 
     def cache_tag(self) -> str:
         """Everything that changes a descriptor, for cache keys."""
         from device.vision.crop import PREPROCESSING_VERSION
 
-        return f"p{PREPROCESSING_VERSION}-d{DESCRIPTOR_VERSION}-c{self.crop_size}-s{self.descriptor_size}"
+        return (
+            f"p{PREPROCESSING_VERSION}-d{DESCRIPTOR_VERSION}-c{self.crop_size}"
+            f"-s{self.descriptor_size}-f{self.frame_thumbnail_size}"
+        )
 
 
 def brick_crop(frame_rgb: np.ndarray, config: CropConfig) -> np.ndarray:
@@ -55,3 +61,11 @@ def crop_descriptor(crop_rgb: np.ndarray, config: CropConfig) -> np.ndarray:
     vector -= vector.mean()
     norm = float(np.linalg.norm(vector))
     return (vector / norm if norm > 0 else vector).astype(np.float32)
+
+
+def frame_thumbnail(frame_rgb: np.ndarray, config: CropConfig) -> np.ndarray:
+    """Raw uint8 RGB thumbnail of the whole frame. Crops cannot prove two files are one photo:
+    cropping removes scale (a 1x6 brick and a 1x4 plate side-on crop alike) and a re-encoded
+    copy can crop differently; the whole frame of one photo stays the same."""
+    side = config.frame_thumbnail_size
+    return cv2.resize(frame_rgb, (side, side), interpolation=cv2.INTER_AREA)

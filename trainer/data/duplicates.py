@@ -1,11 +1,18 @@
-"""Exact duplicates (same bytes) and near-duplicates (near-identical brick crops).
+"""Exact duplicates (same bytes), near-duplicates (near-identical brick crops) and label
+conflicts (one photo filed under two labels).
 
-Near-duplicate search compares crop descriptors by cosine similarity, block by block
-with one matrix product each, so ~5k images take well under a second. Thresholds were
-calibrated on turntable-10: same-class pairs at >= 0.94 are the same brick in the same
-pose a few degrees apart; the closest pair of different classes there scores 0.967
-(a red 1x4 and 2x4 brick seen end-on), so only >= 0.985 across classes counts as one
-image filed under two labels.
+Two measures, each searched block by block with one matrix product, so ~5k images take
+about a second:
+- crop similarity: cosine of crop descriptors (trainer.data.crops). Same-class pairs at
+  >= 0.94 are, on turntable-10, the same brick in the same pose a few degrees apart.
+  Across classes it also links look-alike parts (a red 1x4 and 2x4 brick end-on score 0.967
+  there; redparts-8's side-on plates and bricks score 0.99), so across classes it never
+  links and never proves a conflict.
+- frame identity: RMS difference of 64x64 whole-frame thumbnails. Re-encoded copies (JPEG
+  q60-q90, half size) of photos of both datasets stay within 2.7 levels, median 1.4. The
+  closest different-label photos of turntable-10 differ by 8.8; in redparts-8 a wedge plate
+  photo filed under 3308 sits 1.5 from a 41769 photo (a likely misfiling), and top views of a
+  1x6 brick and a 1x6 plate, which no camera can tell apart, 2.6. Hence 2.0.
 """
 from __future__ import annotations
 
@@ -19,33 +26,32 @@ from trainer.data.dataset import ImageItem
 from trainer.data.split import item_components
 
 NEAR_THRESHOLD = 0.94
-CONFLICT_THRESHOLD = 0.985
+IDENTICAL_RMS = 2.0
 BLOCK = 1024
 
 
 @dataclass(frozen=True)
 class DuplicateConfig:
-    """Similarity thresholds (cosine of crop descriptors)."""
+    """Thresholds: crop cosine similarity for near-duplicates, whole-frame RMS (8-bit levels)
+    for 'the same photo'."""
 
     near_threshold: float = NEAR_THRESHOLD
-    conflict_threshold: float = CONFLICT_THRESHOLD
+    identical_rms: float = IDENTICAL_RMS
 
     def __post_init__(self) -> None:
         if not 0.0 < self.near_threshold <= 1.0:
             raise ValueError(f"near_threshold must be in (0, 1], got {self.near_threshold}")
-        if not self.near_threshold <= self.conflict_threshold <= 1.0:
-            raise ValueError(
-                f"conflict_threshold must be in [near_threshold, 1], got {self.conflict_threshold}"
-            )
+        if not 0.0 <= self.identical_rms < 64.0:
+            raise ValueError(f"identical_rms must be in [0, 64), got {self.identical_rms}")
 
 
 @dataclass(frozen=True)
 class SimilarPair:
-    """Two images (indices into the item list) and their crop similarity."""
+    """Two images (indices into the item list) and how alike they are."""
 
     first: int
     second: int
-    similarity: float
+    score: float  # cosine similarity for crop pairs, RMS difference for frame pairs
 
 
 @dataclass
@@ -66,27 +72,57 @@ class DuplicateGroup:
         return len(self.labels) > 1
 
 
+def _upper_pairs(block_scores: np.ndarray, start: int, hit: np.ndarray) -> list[SimilarPair]:
+    # Only columns after each row's own index: each pair once, never an image with itself.
+    hit[np.tril_indices(hit.shape[0], k=0, m=hit.shape[1])] = False
+    rows, cols = np.nonzero(hit)
+    return [SimilarPair(start + i, start + j, float(block_scores[i, j])) for i, j in zip(rows.tolist(), cols.tolist())]
+
+
 def similar_pairs(descriptors: np.ndarray, threshold: float, block: int = BLOCK) -> list[SimilarPair]:
     """Every pair i < j with cosine similarity >= threshold, for unit-length row vectors."""
-    descriptors = np.asarray(descriptors, dtype=np.float32)
+    vectors = np.asarray(descriptors, dtype=np.float32)
     pairs: list[SimilarPair] = []
-    for start in range(0, len(descriptors), block):
-        rows = descriptors[start : start + block]
-        # Only columns after each row's own index: each pair once, never an image with itself.
-        similarity = rows @ descriptors[start:].T
-        lower = np.tril_indices(len(rows), k=0, m=similarity.shape[1])
-        similarity[lower] = -np.inf
-        first, second = np.nonzero(similarity >= threshold)
-        for i, j in zip(first.tolist(), second.tolist()):
-            pairs.append(SimilarPair(start + i, start + j, float(similarity[i, j])))
+    for start in range(0, len(vectors), block):
+        scores = vectors[start : start + block] @ vectors[start:].T
+        pairs += _upper_pairs(scores, start, scores >= threshold)
     return pairs
 
 
-def _groups_from_components(items: Sequence[ImageItem], links: list[list[Path]], kind: str) -> list[DuplicateGroup]:
+def _rms_pairs(flat: np.ndarray, max_rms: float, block: int) -> list[SimilarPair]:
+    norms = np.einsum("ij,ij->i", flat, flat)
+    pairs: list[SimilarPair] = []
+    for start in range(0, len(flat), block):
+        rows = flat[start : start + block]
+        squared = norms[start : start + block, None] + norms[None, start:] - 2.0 * (rows @ flat[start:].T)
+        rms = np.sqrt(np.maximum(squared, 0.0) / flat.shape[1])
+        pairs += _upper_pairs(rms, start, rms <= max_rms)
+    return pairs
+
+
+def identical_pairs(thumbnails: np.ndarray, max_rms: float, block: int = BLOCK) -> list[SimilarPair]:
+    """Every pair i < j of NxSxSx3 thumbnails (S a multiple of 4) that differ by at most
+    `max_rms` levels (root mean square)."""
+    images = np.asarray(thumbnails, dtype=np.float32)
+    if not len(images):
+        return []
+    count, side = images.shape[0], images.shape[1]
+    # Candidates on 4x4 block means first: averaging never raises the RMS difference, so
+    # nothing within `max_rms` is missed, and the full-size check runs on few pairs.
+    coarse = images.reshape(count, side // 4, 4, side // 4, 4, -1).mean(axis=(2, 4)).reshape(count, -1)
+    flat = images.reshape(count, -1)
+    pairs = []
+    for candidate in _rms_pairs(coarse, max_rms, block):
+        rms = float(np.sqrt(np.mean((flat[candidate.first] - flat[candidate.second]) ** 2)))
+        if rms <= max_rms:
+            pairs.append(SimilarPair(candidate.first, candidate.second, rms))
+    return pairs
+
+
+def _groups(items: Sequence[ImageItem], links: list[list[Path]], kind: str) -> list[DuplicateGroup]:
     # Reuse the split's union-find with every item its own group, so only `links` join items.
     loose = [ImageItem(item.path, item.label, group=str(index)) for index, item in enumerate(items)]
-    components = item_components(loose, links)
-    return [DuplicateGroup(kind, [items[i] for i in c]) for c in components if len(c) > 1]
+    return [DuplicateGroup(kind, [items[i] for i in c]) for c in item_components(loose, links) if len(c) > 1]
 
 
 def exact_duplicate_groups(items: Sequence[ImageItem], sha256s: Sequence[str]) -> list[DuplicateGroup]:
@@ -94,32 +130,17 @@ def exact_duplicate_groups(items: Sequence[ImageItem], sha256s: Sequence[str]) -
     by_hash: dict[str, list[Path]] = {}
     for item, digest in zip(items, sha256s):
         by_hash.setdefault(digest, []).append(item.path)
-    return _groups_from_components(items, [paths for paths in by_hash.values() if len(paths) > 1], "exact")
-
-
-def near_duplicate_groups(
-    items: Sequence[ImageItem], pairs: Sequence[SimilarPair], conflict_threshold: float = CONFLICT_THRESHOLD
-) -> list[DuplicateGroup]:
-    """Connected groups of images linked by similar pairs (a chain of near-copies is one group).
-    Pairs of different labels link only from `conflict_threshold` up: below it they are look-alike
-    parts, and letting them link chains whole classes together (on turntable-10 a 447-image
-    group of red 1x4 and 2x4 bricks)."""
-    links = [
-        [items[p.first].path, items[p.second].path]
-        for p in pairs
-        if items[p.first].label == items[p.second].label or p.similarity >= conflict_threshold
-    ]
-    return _groups_from_components(items, links, "near")
+    return _groups(items, [paths for paths in by_hash.values() if len(paths) > 1], "exact")
 
 
 @dataclass(frozen=True)
 class LabelConflict:
-    """One image filed under two labels: same bytes, or crops too alike to be different parts."""
+    """One photo filed under two labels: same bytes ("exact") or same frame re-encoded ("near")."""
 
     first: ImageItem
     second: ImageItem
-    kind: str  # "exact" or "near"
-    similarity: float
+    kind: str
+    rms: float  # whole-frame difference in 8-bit levels (0 for same bytes)
 
 
 @dataclass
@@ -129,42 +150,51 @@ class DuplicateFindings:
     items: list[ImageItem]
     exact: list[DuplicateGroup]
     near: list[DuplicateGroup]
-    pairs: list[SimilarPair]  # every pair above the near threshold, look-alikes across classes included
+    crop_pairs: list[SimilarPair]  # crop similarity >= near threshold, any labels
+    frame_pairs: list[SimilarPair]  # whole frames within the identity RMS, any labels
     conflicts: list[LabelConflict]
 
     def link_sets(self) -> list[list[Path]]:
         """Path sets that must stay on one side of a split (pass as `make_split(groups=...)`)."""
         return [[item.path for item in group.items] for group in self.exact + self.near]
 
-    def lookalikes(self, conflict_threshold: float = CONFLICT_THRESHOLD) -> list[SimilarPair]:
-        """Similar pairs of different labels below the conflict threshold: parts that look alike."""
-        return [
-            p
-            for p in self.pairs
-            if self.items[p.first].label != self.items[p.second].label and p.similarity < conflict_threshold
-        ]
+    def lookalikes(self) -> list[SimilarPair]:
+        """Crop pairs of different labels: parts that look alike once cropped (not conflicts)."""
+        return [p for p in self.crop_pairs if self.items[p.first].label != self.items[p.second].label]
 
 
 def find_duplicates(
     items: Sequence[ImageItem],
     sha256s: Sequence[str],
     descriptors: np.ndarray,
+    thumbnails: np.ndarray,
     config: DuplicateConfig = DuplicateConfig(),
 ) -> DuplicateFindings:
     """Exact and near-duplicate groups of `items` and the label conflicts among them.
-    `sha256s` and `descriptors` (unit rows, see trainer.data.crops) are aligned with `items`."""
-    if not len(items) == len(sha256s) == len(descriptors):
-        raise ValueError(f"got {len(items)} items, {len(sha256s)} hashes and {len(descriptors)} descriptors")
+    `sha256s`, `descriptors` and `thumbnails` (see trainer.data.crops) are aligned with `items`."""
+    if not len(items) == len(sha256s) == len(descriptors) == len(thumbnails):
+        raise ValueError(
+            f"got {len(items)} items, {len(sha256s)} hashes, {len(descriptors)} descriptors, {len(thumbnails)} thumbnails"
+        )
+    items = list(items)
     exact = exact_duplicate_groups(items, sha256s)
-    pairs = similar_pairs(descriptors, config.near_threshold) if len(items) else []
+    crop_pairs = similar_pairs(descriptors, config.near_threshold) if items else []
+    frame_pairs = identical_pairs(thumbnails, config.identical_rms)
+    links = [[items[p.first].path, items[p.second].path] for p in frame_pairs]
+    links += [[items[p.first].path, items[p.second].path] for p in crop_pairs if items[p.first].label == items[p.second].label]
     conflicts = []
     for group in exact:
-        if group.cross_class:
-            first = group.items[0]
-            conflicts += [LabelConflict(first, other, "exact", 1.0) for other in group.items[1:] if other.label != first.label]
-    for pair in pairs:
+        first = group.items[0]
+        conflicts += [LabelConflict(first, other, "exact", 0.0) for other in group.items[1:] if other.label != first.label]
+    for pair in frame_pairs:
         first, second = items[pair.first], items[pair.second]
-        same_bytes = sha256s[pair.first] == sha256s[pair.second]
-        if first.label != second.label and pair.similarity >= config.conflict_threshold and not same_bytes:
-            conflicts.append(LabelConflict(first, second, "near", pair.similarity))
-    return DuplicateFindings(items=list(items), exact=exact, near=near_duplicate_groups(items, pairs, config.conflict_threshold), pairs=pairs, conflicts=conflicts)
+        if first.label != second.label and sha256s[pair.first] != sha256s[pair.second]:
+            conflicts.append(LabelConflict(first, second, "near", pair.score))
+    return DuplicateFindings(
+        items=items,
+        exact=exact,
+        near=_groups(items, links, "near"),
+        crop_pairs=crop_pairs,
+        frame_pairs=frame_pairs,
+        conflicts=conflicts,
+    )

@@ -1,0 +1,77 @@
+"""Duplicate search: the vectorised pair searches agree with brute force, and a split fed the
+findings keeps every duplicate set on one side."""
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+
+from trainer.data.dataset import ImageItem
+from trainer.data.duplicates import DuplicateConfig, find_duplicates, identical_pairs, similar_pairs
+
+
+def unit_rows(count: int, dims: int, seed: int) -> np.ndarray:
+    rows = np.random.default_rng(seed).normal(size=(count, dims)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_similar_pairs_match_brute_force_across_blocks():
+    base = unit_rows(60, 8, seed=0)
+    twins = base[:20] + np.random.default_rng(1).normal(0, 0.05, (20, 8)).astype(np.float32)
+    vectors = np.vstack([base, twins / np.linalg.norm(twins, axis=1, keepdims=True)])
+    found = {(p.first, p.second) for p in similar_pairs(vectors, 0.95, block=7)}
+    expected = {(i, j) for i, j in itertools.combinations(range(len(vectors)), 2) if vectors[i] @ vectors[j] >= 0.95}
+    assert found == expected and len(found) >= 20
+
+
+def test_identical_pairs_match_brute_force():
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (30, 8, 8, 3)).astype(np.uint8)
+    images[10] = np.clip(images[3].astype(int) + rng.integers(-2, 3, (8, 8, 3)), 0, 255)
+    images[20] = images[3]
+    found = {(p.first, p.second) for p in identical_pairs(images, 2.0, block=4)}
+    flat = images.reshape(30, -1).astype(float)
+    expected = {
+        (i, j) for i, j in itertools.combinations(range(30), 2) if np.sqrt(np.mean((flat[i] - flat[j]) ** 2)) <= 2.0
+    }
+    assert found == expected == {(3, 10), (3, 20), (10, 20)}
+
+
+def test_five_thousand_descriptors_search_in_seconds():
+    vectors = unit_rows(5000, 768, seed=3)
+    start = time.perf_counter()
+    similar_pairs(vectors, 0.94)
+    assert time.perf_counter() - start < 10.0
+
+
+def test_exact_copies_across_classes_are_conflicts_and_groups(tmp_path):
+    items = [ImageItem(tmp_path / name, label, name) for name, label in [("a1", "a"), ("a2", "a"), ("b1", "b")]]
+    descriptors = unit_rows(3, 8, seed=4)
+    thumbnails = np.random.default_rng(5).integers(0, 256, (3, 8, 8, 3)).astype(np.uint8)
+    findings = find_duplicates(items, ["x", "y", "x"], descriptors, thumbnails)
+    assert [[i.path.name for i in g.items] for g in findings.exact] == [["a1", "b1"]]
+    assert findings.exact[0].cross_class
+    assert [(c.first.path.name, c.second.path.name, c.kind) for c in findings.conflicts] == [("a1", "b1", "exact")]
+
+
+def test_look_alike_crops_across_classes_neither_link_nor_conflict(tmp_path):
+    items = [ImageItem(tmp_path / n, label, n) for n, label in [("a1", "a"), ("b1", "b")]]
+    same_crop = np.tile(unit_rows(1, 8, seed=6), (2, 1))
+    frames = np.random.default_rng(7).integers(0, 256, (2, 8, 8, 3)).astype(np.uint8)
+    findings = find_duplicates(items, ["x", "y"], same_crop, frames)
+    assert findings.near == [] and findings.conflicts == []
+    assert len(findings.lookalikes()) == 1
+
+
+def test_mismatched_inputs_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="2 items, 1 hashes"):
+        find_duplicates([ImageItem(tmp_path / "a", "a", "a")] * 2, ["x"], unit_rows(2, 4, 0), np.zeros((2, 4, 4, 3)))
+
+
+def test_bad_thresholds_are_rejected():
+    with pytest.raises(ValueError, match="near_threshold"):
+        DuplicateConfig(near_threshold=1.5)
+    with pytest.raises(ValueError, match="identical_rms"):
+        DuplicateConfig(identical_rms=-1)
