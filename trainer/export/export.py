@@ -1,0 +1,182 @@
+"""`export_bundle`: a training run -> a model bundle the Pi loads.
+
+Converts the run's best checkpoint to float32 and int8 TFLite, evaluates both on the run's
+TEST split with the device's own `Classifier` (the code the Pi runs), refuses an int8 model
+that loses more than a point unless forced, calibrates the reject threshold on the
+VALIDATION split with the int8 model, and writes the bundle with its metadata.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from device.classifier.bundle import Bundle, BundleMetadata, write_bundle
+from device.classifier.classifier import Classifier
+from device.vision.crop import PREPROCESSING_VERSION
+from trainer.data.dataset import ImageItem, dataset_fingerprint, load_dataset
+from trainer.data.images import UnreadableImageError
+from trainer.data.split import Split
+from trainer.export.convert import to_tflite
+from trainer.export.gate import MAX_INT8_DROP_POINTS, check_int8_accuracy
+from trainer.export.threshold import ThresholdRule, reject_threshold
+from trainer.train.bottlenecks import load_crop
+from trainer.train.checkpoint import BEST_WEIGHTS
+from trainer.train.config import TrainConfig
+from trainer.train.model import build_classifier
+from trainer.train.run import LABELS_FILE, SPLIT_FILE
+
+MODEL_FILES = {"int8": "model.tflite", "float32": "model_float32.tflite"}
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Export choices beyond the run's own config."""
+
+    representative_images: int = 200  # training crops that set int8 activation ranges
+    max_int8_drop_points: float = MAX_INT8_DROP_POINTS
+    threshold: ThresholdRule = field(default_factory=ThresholdRule)
+
+    def __post_init__(self) -> None:
+        if self.representative_images < 1:
+            raise ValueError(f"representative_images must be >= 1, got {self.representative_images}")
+        if self.max_int8_drop_points < 0:
+            raise ValueError(f"max_int8_drop_points must be >= 0, got {self.max_int8_drop_points}")
+
+
+@dataclass
+class Crops:
+    """Model inputs of the readable items of one split side, with integer labels."""
+
+    items: list[ImageItem]
+    images: np.ndarray  # (n, h, w, 3) uint8
+    labels: np.ndarray  # (n,) int64
+    skipped: list[str]
+
+
+def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, desc: str) -> Crops:
+    """Crop every readable item through the device's `model_input`; unreadable ones are listed."""
+    index = {name: i for i, name in enumerate(classes)}
+    kept, images, skipped = [], [], []
+    for item in tqdm(items, desc=desc, unit="img"):
+        try:
+            images.append(load_crop(item, config.input_hw, config.margin))
+            kept.append(item)
+        except UnreadableImageError as exc:
+            skipped.append(str(exc))
+    shape = (0, *config.input_hw, 3)
+    return Crops(
+        items=kept,
+        images=np.stack(images) if images else np.zeros(shape, np.uint8),
+        labels=np.array([index[item.label] for item in kept], dtype=np.int64),
+        skipped=skipped,
+    )
+
+
+def _representative(items: list[ImageItem], count: int) -> list[ImageItem]:
+    return items[:: max(1, len(items) // count)][:count]
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    from device.classifier.interpreter import find_backend
+
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "tflite_backend": find_backend().name,
+    }
+
+
+def _metadata(config: TrainConfig, quantization: str, threshold: float, fingerprint: str, metrics: dict) -> BundleMetadata:
+    return BundleMetadata(
+        input_height=config.input_hw[0],
+        input_width=config.input_hw[1],
+        backbone=config.backbone,
+        alpha=config.alpha,
+        quantization=quantization,
+        reject_threshold=threshold,
+        crop_margin=config.margin,
+        preprocessing_version=PREPROCESSING_VERSION,
+        models=dict(MODEL_FILES),
+        dataset_fingerprint=fingerprint,
+        metrics=metrics,
+        versions=_versions(),
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _accuracy(classifier: Classifier, crops: Crops) -> tuple[float, np.ndarray]:
+    probabilities = classifier.probabilities(list(crops.images))
+    return float((probabilities.argmax(axis=1) == crops.labels).mean()), probabilities
+
+
+def read_run(run_dir: Path) -> tuple[TrainConfig, list[str], Split]:
+    """The config, class list and split of a finished training run."""
+    run_dir = Path(run_dir)
+    config = TrainConfig.load(run_dir)
+    if not (run_dir / BEST_WEIGHTS).is_file():
+        raise FileNotFoundError(f"{run_dir} has no {BEST_WEIGHTS}: the run has not finished an epoch")
+    saved = json.loads((run_dir / LABELS_FILE).read_text(encoding="utf-8"))
+    classes = [label for label, _ in sorted(saved.items(), key=lambda kv: kv[1])]
+    return config, classes, Split.load(run_dir / SPLIT_FILE, config.data_root)
+
+
+def export_bundle(
+    run_dir: Path | str, out_dir: Path | str, force: bool = False, export: ExportConfig = ExportConfig()
+) -> Bundle:
+    """Write the bundle of run `run_dir` to `out_dir` and return it loaded. Raises
+    Int8AccuracyLossError (writing nothing) when int8 loses too much and `force` is False."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"bundle folder {out_dir} already exists and is not empty: choose another --out")
+    config, classes, split = read_run(Path(run_dir))
+    model, _, _ = build_classifier(config, len(classes))
+    model.load_weights(Path(run_dir) / BEST_WEIGHTS)
+    representative = load_crops(_representative(split.train, export.representative_images), classes, config, "representative")
+    print("converting to TFLite (float32, int8)...")
+    converted = to_tflite(model, ("float32", "int8"), list(representative.images))
+    models = {MODEL_FILES[q]: data for q, data in converted.items()}
+    test = load_crops(split.test, classes, config, "test crops")
+    val = load_crops(split.val, classes, config, "val crops")
+    if not len(test.items) or not len(val.items):
+        raise ValueError(f"run {run_dir}: the test and validation splits need readable images to export")
+    fingerprint = dataset_fingerprint(load_dataset(config.data_root))
+    with tempfile.TemporaryDirectory(prefix="bricksort-export-") as staging:
+        staged = write_bundle(Path(staging), models, classes, _metadata(config, "int8", 0.0, fingerprint, {}))
+        float_accuracy, _ = _accuracy(Classifier(staged, quantization="float32"), test)
+        int8_classifier = Classifier(staged, quantization="int8")
+        int8_accuracy, _ = _accuracy(int8_classifier, test)
+        val_accuracy, val_probabilities = _accuracy(int8_classifier, val)
+    print(f"test accuracy on {len(test.items)} images: float32 {100 * float_accuracy:.2f}%, int8 {100 * int8_accuracy:.2f}%")
+    check_int8_accuracy(float_accuracy, int8_accuracy, force, export.max_int8_drop_points)
+    threshold = reject_threshold(val_probabilities, val.labels, export.threshold)
+    accepted = val_probabilities.max(axis=1) >= threshold
+    metrics = {
+        "test_accuracy_float32": float_accuracy,
+        "test_accuracy_int8": int8_accuracy,
+        "test_images": len(test.items),
+        "val_accuracy_int8": val_accuracy,
+        "val_images": len(val.items),
+        "val_reject_rate": float(1.0 - accepted.mean()),
+        "val_accepted_precision": float((val_probabilities.argmax(axis=1) == val.labels)[accepted].mean())
+        if accepted.any()
+        else 0.0,
+        "threshold_rule": {"target_precision": export.threshold.target_precision, "floor_percentile": export.threshold.floor_percentile},
+        "skipped_images": test.skipped + val.skipped,
+    }
+    print(f"reject threshold {threshold:.3f} (rejects {100 * metrics['val_reject_rate']:.1f}% of validation images)")
+    try:
+        return write_bundle(out_dir, models, classes, _metadata(config, "int8", threshold, fingerprint, metrics))
+    except BaseException:
+        shutil.rmtree(out_dir, ignore_errors=True)  # never leave half a bundle behind
+        raise
