@@ -7,6 +7,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to the `bricksort` parser."""
     _register_audit(subparsers)
+    _register_training(subparsers)
 
 
 def _register_audit(subparsers: argparse._SubParsersAction) -> None:
@@ -31,3 +32,86 @@ def _audit(args: argparse.Namespace) -> int:
     from trainer.data.audit_command import audit_command
 
     return audit_command(args)
+
+
+def _register_training(subparsers: argparse._SubParsersAction) -> None:
+    """`train`, `export` and `evaluate`; see docs/training.md."""
+    train = subparsers.add_parser(
+        "train",
+        help="transfer-learn a MobileNet classifier on a dataset (or --resume a run)",
+        description="Phase 1 trains a softmax head on cached backbone features; --fine-tune N adds N epochs "
+        "of fine-tuning the top blocks on augmented images. Writes runs/<name>/ (config, split, labels, "
+        "best checkpoint, history, curves.png, tensorboard/).",
+    )
+    train.add_argument("data", nargs="?", help="dataset folder (captures root or <class>/*.jpg); not with --resume")
+    train.add_argument("--name", help="run name (default: data folder name + time)")
+    train.add_argument("--runs", default="runs", help="folder holding runs (default runs)")
+    train.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its best checkpoint")
+    train.add_argument("--backbone", choices=("mobilenet_v2", "mobilenet", "mobilenet_v3_small", "mobilenet_v3_large"))
+    train.add_argument("--alpha", type=float, help="backbone width (default 0.35)")
+    train.add_argument("--input-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="default 160 160")
+    train.add_argument("--weights", help="imagenet (default), none, or a backbone weights file")
+    train.add_argument("--epochs", type=int, help="phase-1 epochs (default 40)")
+    train.add_argument("--fine-tune", type=int, dest="fine_tune_epochs", help="phase-2 epochs (default 0)")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--allow-flip", action="store_true", default=None, help="horizontal flips (not for mirror-twin parts)")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--cache-dir", help="bottleneck cache (default ~/.cache/bricksort/bottlenecks)")
+    train.set_defaults(func=_train)
+
+    export = subparsers.add_parser(
+        "export",
+        help="write a model bundle (float32 + int8 TFLite) from a training run",
+        description="Converts the run's best checkpoint, evaluates float32 and int8 on the run's test split "
+        "with the device classifier, calibrates the reject threshold on the validation split.",
+    )
+    export.add_argument("run", help="training run folder")
+    export.add_argument("--out", help="bundle folder (default <run>/bundle)")
+    export.add_argument("--force", action="store_true", help="write the int8 bundle even if it loses > 1 point")
+    export.set_defaults(func=_export)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="accuracy, confusion matrix and mistakes of a bundle on a labelled folder",
+        description="Runs every image of DATA (<class>/*.jpg or a captures root) through the device's crop and "
+        "classifier; prints accuracy and latency, writes report.json, confusion_matrix.png, misclassified.html.",
+    )
+    evaluate.add_argument("bundle", help="model bundle folder")
+    evaluate.add_argument("data", help="labelled image folder")
+    evaluate.add_argument("--json", help="also write the JSON report here")
+    evaluate.add_argument("--out", help="report folder (default runs/eval-<bundle>-<data>)")
+    evaluate.add_argument("--quantization", choices=("int8", "float32"), help="model of the bundle to run (default its own)")
+    evaluate.set_defaults(func=_evaluate)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from trainer.train.cli_options import train_command
+
+    return train_command(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from trainer.export import export_bundle
+
+    bundle = export_bundle(Path(args.run), Path(args.out or Path(args.run) / "bundle"), force=args.force)
+    print(f"bundle written to {bundle.path}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from trainer.evaluate import evaluate_bundle
+
+    out = Path(args.out or f"runs/eval-{Path(args.bundle).name}-{Path(args.data).name}")
+    report = evaluate_bundle(args.bundle, args.data, out, quantization=args.quantization)
+    if args.json:
+        report.save_json(Path(args.json))
+    print(f"accuracy {100 * report.accuracy:.2f}% on {report.images} images ({len(report.skipped)} unreadable skipped)")
+    print(f"top-k {report.top_k}; latency per image: preprocess {report.latency_ms['preprocess']['mean']:.1f} ms, "
+          f"inference {report.latency_ms['inference']['mean']:.1f} ms")
+    print(f"report: {out}")
+    return 0

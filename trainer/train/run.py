@@ -29,7 +29,7 @@ from trainer.train.model import build_classifier, calibrate_batch_norm, unfreeze
 SPLIT_FILE = "split.json"
 LABELS_FILE = "labels.json"
 SKIPPED_FILE = "skipped.json"
-IMAGE_FACTS_DIR = "image-facts"  # the data package's crop-descriptor cache, beside the bottlenecks
+CROPS_CACHE = "crops"  # the crop-descriptor cache `bricksort audit` fills, beside the bottlenecks
 PHASE_HEAD = "phase1"
 PHASE_FINE_TUNE = "phase2"
 
@@ -63,12 +63,13 @@ def _leak_free_split(dataset: Dataset, config: TrainConfig) -> Split:
     from trainer.data.analysis import analyse_images
     from trainer.data.duplicates import find_duplicates
 
-    facts = analyse_images([item.path for item in dataset.items], cache_dir=config.cache_dir / IMAGE_FACTS_DIR)
+    facts = analyse_images([item.path for item in dataset.items], cache_dir=config.cache_dir.parent / CROPS_CACHE)
     readable = [i for i, fact in enumerate(facts) if fact.problem is None]
     findings = find_duplicates(
         [dataset.items[i] for i in readable],
         [facts[i].sha256 for i in readable],
         np.stack([facts[i].descriptor for i in readable]),
+        np.stack([facts[i].thumbnail for i in readable]),
     )
     return make_split(
         dataset, config.seed, config.val_fraction, config.test_fraction, groups=findings.link_sets()

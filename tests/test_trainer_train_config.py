@@ -1,0 +1,35 @@
+"""TrainConfig validates every field at the edge, with a message naming it."""
+import pytest
+
+from trainer.train.config import TrainConfig
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"backbone": "resnet50"}, "backbone must be one of"),
+        ({"input_hw": (16, 16)}, "input_hw"),
+        ({"weights": "/no/such/file.h5"}, "weights must be"),
+        ({"epochs": 0, "fine_tune_epochs": 0}, "nothing to train"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"val_fraction": 0.5, "test_fraction": 0.45}, "at least 10%"),
+        ({"margin": -0.1}, "margin"),
+    ],
+)
+def test_bad_config_is_rejected(tmp_path, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(data_root=tmp_path, run_dir=tmp_path / "run", **overrides)
+
+
+def test_config_round_trips_through_the_run_folder(tmp_path):
+    config = TrainConfig(data_root=tmp_path, run_dir=tmp_path, input_hw=(96, 128), weights="none")
+    config.save(tmp_path)
+    assert TrainConfig.load(tmp_path) == config
+    assert TrainConfig.load(tmp_path, epochs=3).epochs == 3
+
+
+def test_loading_a_folder_that_is_not_a_run_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a bricksort training run"):
+        TrainConfig.load(tmp_path)

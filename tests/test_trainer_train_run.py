@@ -1,0 +1,132 @@
+"""A tiny real training run: run folder contents, bottleneck cache reuse, corrupt images,
+and resume (best score and epoch restored, never a better checkpoint overwritten)."""
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tiny_training import CORRUPT_NAME, tiny_config, trained_run
+
+
+@pytest.fixture(scope="session")
+def base(tmp_path_factory):
+    return tmp_path_factory.getbasetemp() / "trainer"
+
+
+@pytest.fixture(scope="session")
+def run_dir(base):
+    return trained_run(base)
+
+
+def test_run_folder_holds_everything_export_and_resume_need(run_dir):
+    for name in ("config.json", "split.json", "labels.json", "state.json", "best.weights.h5", "history.json", "curves.png"):
+        assert (run_dir / name).is_file(), name
+    assert (run_dir / "tensorboard" / "phase1").is_dir()
+    assert json.loads((run_dir / "labels.json").read_text()) == {"1x1": 0, "2x4": 1, "slope": 2}
+    state = json.loads((run_dir / "state.json").read_text())
+    history = json.loads((run_dir / "history.json").read_text())
+    assert state["epochs_done"]["phase1"] == len(history) == 12
+    best = min(history, key=lambda h: h["val_loss"])
+    assert state["best_val_loss"] == pytest.approx(best["val_loss"])
+    assert state["best_epoch"] == best["epoch"]
+
+
+def test_split_is_saved_and_disjoint(run_dir):
+    split = json.loads((run_dir / "split.json").read_text())
+    sides = {name: {entry["path"] for entry in split[name]} for name in ("train", "val", "test")}
+    assert sides["train"] and sides["val"] and sides["test"]
+    assert not (sides["train"] & sides["val"] or sides["train"] & sides["test"] or sides["val"] & sides["test"])
+    assert sum(len(s) for s in sides.values()) == 37  # 36 photos + the corrupt file
+
+
+def test_corrupt_image_is_listed_not_fatal(run_dir):
+    split = json.loads((run_dir / "split.json").read_text())
+    side = next(name for name in ("train", "val", "test") if any(CORRUPT_NAME in e["path"] for e in split[name]))
+    skipped = json.loads((run_dir / "skipped.json").read_text())
+    if side == "test":  # training never reads the test side; export lists it (see export tests)
+        assert skipped == []
+    else:
+        assert [entry["path"] for entry in skipped] == [f"1x1/{CORRUPT_NAME}"]
+        assert "corrupt" in skipped[0]["reason"] or "truncated" in skipped[0]["reason"]
+
+
+def test_bottlenecks_come_from_the_cache_the_second_time(base, run_dir):
+    from trainer.data.split import Split
+    from trainer.train.bottlenecks import calibration_items, compute_bottlenecks, weights_id
+    from trainer.train.model import build_classifier
+
+    config = tiny_config(base)
+    split = Split.load(run_dir / "split.json", config.data_root)
+    _, features, _ = build_classifier(config, 3)
+    readable = [item for item in calibration_items(split.train) if item.path.name != CORRUPT_NAME]
+    first = compute_bottlenecks(split.val, features, config, weights_id(config, readable), progress=False)
+    assert first.computed == 0  # the run already cached every val image
+    assert np.isfinite(first.features).all() and first.features.std() > 1e-3  # calibrated: not vanishing
+
+
+def test_resume_restores_best_score_and_epoch(base, run_dir):
+    from trainer.train import run_training
+    from trainer.train.config import TrainConfig
+
+    before = json.loads((run_dir / "state.json").read_text())
+    best_bytes = (run_dir / "best.weights.h5").read_bytes()
+    resumed = tiny_config(base, name="resumed")
+    # A copy of the finished run, resumed for 4 more epochs.
+    resumed.run_dir.mkdir(parents=True)
+    for path in run_dir.iterdir():
+        if path.is_file():
+            (resumed.run_dir / path.name).write_bytes(path.read_bytes())
+    saved = json.loads((resumed.run_dir / "state.json").read_text())
+    saved["finished"] = []
+    (resumed.run_dir / "state.json").write_text(json.dumps(saved))
+    run_training(replace(TrainConfig.load(resumed.run_dir), run_dir=resumed.run_dir, epochs=16, resume=True))
+
+    after = json.loads((resumed.run_dir / "state.json").read_text())
+    history = json.loads((resumed.run_dir / "history.json").read_text())
+    assert after["epochs_done"]["phase1"] == 16
+    assert [h["epoch"] for h in history] == list(range(16))  # continued at epoch 12, not 0
+    assert after["best_val_loss"] <= before["best_val_loss"]
+    new_epochs = [h for h in history if h["epoch"] >= 12]
+    if min(h["val_loss"] for h in new_epochs) >= before["best_val_loss"]:
+        assert after["best_epoch"] == before["best_epoch"]
+        assert (resumed.run_dir / "best.weights.h5").read_bytes() == best_bytes
+    else:
+        assert after["best_epoch"] >= 12
+
+
+def test_worse_epoch_never_replaces_the_best_checkpoint(tmp_path):
+    import keras
+
+    from trainer.train.checkpoint import BEST_WEIGHTS, BestCheckpoint, RunState
+
+    inputs = keras.Input(shape=(2,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    state = RunState(best_val_loss=0.30, best_val_accuracy=0.9, best_epoch=3, best_phase="phase1", epochs_done={"phase1": 4})
+    checkpoint = BestCheckpoint(model, tmp_path, state, "phase1")
+    (tmp_path / BEST_WEIGHTS).write_bytes(b"the better checkpoint")
+
+    checkpoint.on_epoch_end(4, {"val_loss": 0.45, "val_accuracy": 0.8})
+    assert (tmp_path / BEST_WEIGHTS).read_bytes() == b"the better checkpoint"
+    assert RunState.load(tmp_path).best_val_loss == pytest.approx(0.30)
+    assert RunState.load(tmp_path).epochs_done == {"phase1": 5}
+
+    checkpoint.on_epoch_end(5, {"val_loss": 0.20, "val_accuracy": 0.95})
+    reloaded = RunState.load(tmp_path)
+    assert (tmp_path / BEST_WEIGHTS).read_bytes() != b"the better checkpoint"
+    assert (reloaded.best_val_loss, reloaded.best_epoch) == (pytest.approx(0.20), 5)
+
+
+def test_fresh_state_has_no_best_yet(tmp_path):
+    from trainer.train.checkpoint import RunState
+
+    assert math.isinf(RunState.load(tmp_path).best_val_loss)
+
+
+def test_new_run_refuses_to_overwrite_an_existing_one(base, run_dir):
+    from trainer.train import run_training
+    from trainer.train.run import RunExistsError
+
+    with pytest.raises(RunExistsError, match="already holds a run"):
+        run_training(tiny_config(base))

@@ -1,0 +1,57 @@
+"""One tiny real training run (and its bundle) per test session, shared by the trainer's
+train/export/evaluate tests: generated shape photos, a random-init MobileNetV2 at 32x32."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from tiny_brick_photos import write_class_folders
+
+CLASSES = ("2x4", "1x1", "slope")
+CORRUPT_NAME = "corrupt.jpg"
+
+
+def tiny_dataset(root: Path) -> Path:
+    """36 good photos in 3 classes plus one corrupt JPEG (header only)."""
+    if not root.is_dir():
+        write_class_folders(root, per_class=12, classes=CLASSES)
+        (root / "1x1" / CORRUPT_NAME).write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    return root
+
+
+def tiny_config(base: Path, name: str = "run", **overrides):
+    """Config of a fast run: weights none, 32x32 input, few epochs, cache inside `base`."""
+    from trainer.train.config import TrainConfig
+
+    config = TrainConfig(
+        data_root=tiny_dataset(base / "data"),
+        run_dir=base / "runs" / name,
+        weights="none",
+        input_hw=(32, 32),
+        epochs=12,
+        batch_size=8,
+        learning_rate=3e-3,
+        patience=50,
+        cache_dir=base / "cache" / "bottlenecks",
+    )
+    return replace(config, **overrides)
+
+
+def trained_run(base: Path) -> Path:
+    """The session's tiny run folder, trained on first use."""
+    from trainer.train import run_training
+
+    config = tiny_config(base)
+    if not (config.run_dir / "state.json").is_file():
+        run_training(config)
+    return config.run_dir
+
+
+def exported_bundle(base: Path) -> Path:
+    """The session's tiny bundle (exported with force: the gate has its own tests)."""
+    from trainer.export import export_bundle
+
+    out = base / "bundles" / "tiny"
+    if not (out / "metadata.json").is_file():
+        export_bundle(trained_run(base), out, force=True)
+    return out

@@ -1,0 +1,50 @@
+"""`bricksort train` arguments -> TrainConfig -> run_training."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from trainer.train.config import TrainConfig
+
+# argparse destination -> TrainConfig field, for options left unset (None) unless given.
+_FIELDS = {
+    "backbone": "backbone",
+    "alpha": "alpha",
+    "input_size": "input_hw",
+    "weights": "weights",
+    "epochs": "epochs",
+    "fine_tune_epochs": "fine_tune_epochs",
+    "batch_size": "batch_size",
+    "learning_rate": "learning_rate",
+    "allow_flip": "allow_flip",
+    "seed": "seed",
+    "cache_dir": "cache_dir",
+}
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """A new run's config, or with --resume the saved one with the given options applied."""
+    given = {field: getattr(args, dest) for dest, field in _FIELDS.items() if getattr(args, dest) is not None}
+    if args.resume:
+        if args.data:
+            raise ValueError("give either DATA or --resume RUN, not both (a resumed run keeps its data and split)")
+        return TrainConfig.load(Path(args.resume), resume=True, **given)
+    if not args.data:
+        raise ValueError("train needs a DATA folder (or --resume RUN)")
+    name = args.name or f"{Path(args.data).resolve().name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return TrainConfig(data_root=Path(args.data), run_dir=Path(args.runs) / name, **given)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Handler of `bricksort train`."""
+    from trainer.train.run import run_training
+    from trainer.train.checkpoint import RunState
+
+    run_dir = run_training(config_from_args(args))
+    state = RunState.load(run_dir)
+    print(
+        f"run {run_dir}: best val loss {state.best_val_loss:.4f}, val accuracy {100 * state.best_val_accuracy:.2f}% "
+        f"({state.best_phase} epoch {state.best_epoch + 1}); next: bricksort export {run_dir}"
+    )
+    return 0
