@@ -10,6 +10,8 @@ from device.cameras import make_camera
 from device.capture.brick_waiters import DetectorWaiter, EnterWaiter
 from device.capture.session import CaptureSettings, plan_capture, run_capture
 from device.vision.still import find_brick_in_still
+from firmware_bridge.rig import Rig
+from firmware_bridge.rig_config import load_rig_config
 
 
 def settings_from_args(args: argparse.Namespace) -> CaptureSettings:
@@ -31,10 +33,6 @@ def capture_command(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     root = Path(args.root)
     plans = plan_capture(settings, root)  # refuses a clash before any hardware moves
-
-    from firmware_bridge.rig import Rig
-    from firmware_bridge.rig_config import load_rig_config
-
     rig_config = load_rig_config(args.rig)
     camera = make_camera(args.camera)
     with camera, Rig(rig_config) as rig:
