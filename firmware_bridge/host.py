@@ -186,7 +186,7 @@ class MarlinHost:
         self._history.clear()
         self._next_line = 1
         self._first_resendable = 1
-        self.stats.lines_acknowledged = 0
+        self.stats = HostStats()  # count the session, not the handshake
 
     # -- commands ------------------------------------------------------------------------
     def send(self, command: str, timeout_s: float | None = None) -> Reply:
