@@ -57,16 +57,17 @@ class ByteFaults:
             return data
         out = bytearray()
         for byte in data:
-            spared = self._one_fault_per_line and self._line_damaged
-            if byte == 0x0A:
-                self._line_damaged = False
-            roll = self._rng.random()
-            if spared:
+            if self._one_fault_per_line and self._line_damaged:
+                # The rest of a damaged line passes intact; only a line end that arrives
+                # closes it (a damaged line end merges it with the next one).
                 out.append(byte)
-            elif roll < self._drop:
                 self._line_damaged = byte != 0x0A
+                continue
+            roll = self._rng.random()
+            if roll < self._drop:
+                self._line_damaged = True
             elif roll < self._drop + self._corrupt:
-                self._line_damaged = byte != 0x0A
+                self._line_damaged = True
                 out.append(byte ^ (1 << self._rng.randrange(8)))
             else:
                 out.append(byte)

@@ -91,11 +91,11 @@ class VirtualMarlin:
         for thread in self._threads:
             thread.join(timeout=5.0)
         self._threads = []
-        if self._master is not None:
-            os.close(self._master)
-            self._master = None
         if self._link_path:
             self._link_path.unlink(missing_ok=True)
+        master, self._master = self._master, None
+        if master is not None:
+            os.close(master)
 
     def stop(self) -> None:
         """Stop serving and release the motion thread."""
