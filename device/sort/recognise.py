@@ -1,0 +1,64 @@
+"""Views -> model inputs -> per-view probabilities -> fused decision, with the bundle's own settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from device.sort.fusion import Decision, decide, top_scores
+from device.vision.preprocess import model_input
+
+
+class ProbabilityModel(Protocol):
+    """What the loop needs of a classifier (`device.classifier.classifier.Classifier` provides it)."""
+
+    labels: list[str]
+
+    def probabilities(self, crops: list[np.ndarray]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """One brick's views as the model saw them, and the fused decision."""
+
+    probabilities: np.ndarray  # (views, classes)
+    decision: Decision
+    view_scores: list[list[tuple[str, float]]]  # per view, its top parts: what the journal keeps
+
+
+class Recogniser:
+    """Classifies the K views of a brick with one loaded model and fuses them."""
+
+    def __init__(
+        self, model: ProbabilityModel, input_hw: tuple[int, int], margin: float, reject_threshold: float
+    ) -> None:
+        if not 0.0 <= reject_threshold <= 1.0:
+            raise ValueError(f"reject_threshold must be in [0, 1], got {reject_threshold}")
+        self.model = model
+        self.input_hw = input_hw
+        self.margin = margin
+        self.reject_threshold = reject_threshold
+
+    @property
+    def labels(self) -> list[str]:
+        """Class index -> part id."""
+        return list(self.model.labels)
+
+    def recognise(self, frames: list[np.ndarray]) -> Recognition:
+        """Crop each view exactly as the trainer did (`model_input`), classify all at once, fuse."""
+        crops = [model_input(frame, self.input_hw, self.margin) for frame in frames]
+        probabilities = np.asarray(self.model.probabilities(crops), dtype=np.float32)
+        decision = decide(probabilities, self.labels, self.reject_threshold)
+        return Recognition(probabilities, decision, top_scores(probabilities, self.labels))
+
+
+def recogniser_from_bundle(bundle_path: str, num_threads: int | None = None) -> Recogniser:
+    """Load the bundle's classifier once and take margin, input size and threshold from its metadata."""
+    from device.classifier.bundle import load_bundle
+    from device.classifier.classifier import Classifier
+
+    bundle = load_bundle(bundle_path)
+    classifier = Classifier(bundle, num_threads=num_threads)
+    meta = bundle.metadata
+    return Recogniser(classifier, meta.input_hw, meta.crop_margin, meta.reject_threshold)
