@@ -9,6 +9,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_capture(subparsers)
     _register_classify(subparsers)
     _register_synth(subparsers)
+    _register_sort(subparsers)
 
 
 def _register_capture(subparsers: argparse._SubParsersAction) -> None:
@@ -29,3 +30,10 @@ def _register_synth(subparsers: argparse._SubParsersAction) -> None:
     from device.sim.synth_arguments import add_synth_arguments
 
     add_synth_arguments(subparsers.add_parser("synth", help="render a simulated turntable dataset in the captures layout"))
+
+
+def _register_sort(subparsers: argparse._SubParsersAction) -> None:
+    from device.sort.arguments import add_journal_arguments, add_sort_arguments
+
+    add_sort_arguments(subparsers.add_parser("sort", help="sort bricks in real time (or simulated with --simulate)"))
+    add_journal_arguments(subparsers.add_parser("journal", help="summarise a sort journal: bins, rejects, bricks/min"))

@@ -98,6 +98,10 @@ class FakeRig:
     def wait_for_moves(self) -> None:
         self._call("M400")
 
+    def home(self) -> None:
+        self._call("G28")
+        self.chute = 0
+
     def enable_steppers(self) -> None:
         self._call("M17")
 

@@ -14,12 +14,14 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_example_file_loads_and_fits_a_six_position_chute():
-    config = load_bins_config(EXAMPLE, chute_positions=6)
-    assert config.reject_bin == 0
+def test_example_file_loads_and_fits_the_example_rigs_eight_position_chute():
+    config = load_bins_config(EXAMPLE, chute_positions=8)
+    assert config.reject_bin == 7
     assert config.bin_for("3001") == 1
-    assert config.bin_for("32064") == 5
-    assert config.bin_for(None) == 0
+    assert config.bin_for("32064") == 0 and config.bin_for("2456") == 5
+    assert config.bin_for(None) == 7
+    with pytest.raises(BinsConfigError, match="bin index 7 does not exist"):
+        load_bins_config(EXAMPLE, chute_positions=6)
 
 
 def test_unlisted_part_goes_to_reject_unless_an_unmapped_bin_is_given(tmp_path):

@@ -48,6 +48,8 @@ class SortRig(Protocol):
 
     def wait_for_moves(self) -> None: ...
 
+    def home(self) -> None: ...
+
     def enable_steppers(self) -> None: ...
 
     def disable_steppers(self) -> None: ...
@@ -132,7 +134,7 @@ class SortLoop:
         reason = "stop requested"
         try:
             self.eyes.learn_background(self.say)
-            self.rig.enable_steppers()
+            self._prepare_rig()
             while not self.should_stop():
                 if self.settings.max_bricks is not None and self.outcomes.total() >= self.settings.max_bricks:
                     reason = f"sorted the {self.settings.max_bricks} bricks asked for"
@@ -199,7 +201,7 @@ class SortLoop:
                 pass  # the port is already gone; closing is only tidying up
             try:
                 self.rig.connect()  # re-initialises the board: line numbers, units, steps/unit
-                self.rig.enable_steppers()
+                self._prepare_rig()
             except BridgeError as exc:
                 last = exc
                 time.sleep(self.settings.reconnect_delay_s)
@@ -208,6 +210,13 @@ class SortLoop:
             self.say("reconnected; rig re-initialised, sorting resumes")
             return
         raise RigLostError(f"could not reconnect to the rig after {self.settings.reconnect_attempts} attempts: {last}")
+
+    def _prepare_rig(self) -> None:
+        # A board that reset (every reconnect does) counts positions from where it stands:
+        # homing puts the chute and pusher back at their endstops so bin angles mean something.
+        self.rig.enable_steppers()
+        self.rig.home()
+        self.rig.wait_for_moves()
 
     def _park(self) -> None:
         try:

@@ -94,12 +94,27 @@ class SimulatedWorld:
         """What has happened so far (fed bricks, bins), as the log records it."""
         return self.log.state
 
-    def on_positions(self, positions: Mapping[str, float]) -> None:
-        """Follow the axes after a move the virtual Marlin executed."""
+    def on_move(self, move) -> None:
+        """Follow one move the virtual Marlin completed (a `firmware_bridge.virtual_marlin.ExecutedMove`).
+
+        Marlin's positions restart from 0 at every board reset while the machine stays where it
+        is, so the world adds up each move's end - start; a homing move (G28) drives its axes to
+        their endstops, which sit at 0."""
+        words = move.command.upper().split()
+        if words and words[0] == "G28":
+            homed = [w[0] for w in words[1:] if w[:1] in "XYZ"] or ["X", "Y", "Z"]
+            self.on_positions({axis: 0.0 for axis in homed}, relative=False)
+        else:
+            delta = {axis: move.end[axis] - move.start.get(axis, 0.0) for axis in move.end}
+            self.on_positions(delta, relative=True)
+
+    def on_positions(self, positions: Mapping[str, float], relative: bool = False) -> None:
+        """Set (or with `relative`, move by) axis positions, then let an extended pusher sweep the table."""
         with self._lock:
             for letter in self._positions:
                 if letter in positions:
-                    self._positions[letter] = float(positions[letter])
+                    base = self._positions[letter] if relative else 0.0
+                    self._positions[letter] = base + float(positions[letter])
             extended = self._positions[self.axes.pusher] >= PUSH_FRACTION * self.axes.stroke_mm
             if extended and not self._pusher_out:
                 self._sweep()

@@ -1,0 +1,138 @@
+"""`bricksort sort`: wire the rig, camera, model, bins file and journal into the loop (or the digital twin)."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+
+from device.cameras.registry import make_camera, parse_spec
+from device.sort.bins_config import load_bins_config
+from device.sort.eyes import Eyes
+from device.sort.journal import Journal, format_summary, read_bricks, summarise
+from device.sort.loop import LoopSettings, SortLoop
+from device.sort.recognise import Recogniser, recogniser_from_bundle
+from device.sort.review import ReviewPolicy
+from device.sort.status import StatusLine
+from firmware_bridge.rig import Rig
+from firmware_bridge.rig_config import load_rig_config
+
+
+class StopRequest:
+    """Ctrl-C / SIGTERM: the first asks the loop to stop after the brick in hand, the second aborts."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._previous: dict[int, object] = {}
+
+    def is_set(self) -> bool:
+        """True once a stop was asked for."""
+        return self._event.is_set()
+
+    def install(self) -> None:
+        """Take over SIGINT and SIGTERM (main thread only)."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        """Give the signals back to their previous handlers."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self._event.is_set():
+            raise KeyboardInterrupt
+        self._event.set()
+        print(f"\n{signal.Signals(signum).name}: finishing the brick in hand, then stopping (again to abort)", file=sys.stderr)
+
+
+def _check_labels(recogniser: Recogniser, bins, say) -> None:
+    unknown = bins.unknown_parts(recogniser.labels)
+    if unknown:
+        say(f"warning: the bins file lists parts this model does not know: {', '.join(unknown)}")
+    unmapped = bins.unmapped_labels(recogniser.labels)
+    if unmapped:
+        say(f"note: parts with no bin go to bin {bins.unmapped_bin}: {', '.join(unmapped)}")
+
+
+def _twin_config(args: argparse.Namespace, labels: list[str]):
+    from device.world.feeder import FeederConfig
+    from device.world.twin import TwinConfig
+    from device.world.world import WorldFaults
+    from firmware_bridge.virtual_marlin import FaultConfig
+
+    serial_faults = None
+    if args.sim_corrupt:
+        serial_faults = FaultConfig(corrupt_to_host=args.sim_corrupt, corrupt_to_firmware=args.sim_corrupt, seed=args.sim_seed)
+    return TwinConfig(
+        time_scale=args.time_scale,
+        feeder=FeederConfig(
+            parts=tuple(args.sim_parts or labels), count=args.sim_bricks, seed=args.sim_seed, delay_s=args.sim_feed_delay
+        ),
+        faults=WorldFaults(jam_probability=args.sim_jam, seed=args.sim_seed),
+        serial_faults=serial_faults,
+        log_path=args.sim_log or Path(f"{args.journal}.world.jsonl"),
+    )
+
+
+def sort_command(args: argparse.Namespace) -> int:
+    """Run the sort loop until stopped; prints the journal summary (and, simulated, the check against the world)."""
+    settings = LoopSettings(views=args.views, max_bricks=args.max_bricks, idle_timeout_s=args.idle_timeout)
+    camera_spec = args.camera or ("sim" if args.simulate else None)
+    if camera_spec is None:
+        raise ValueError("--camera is required (or --simulate to sort simulated bricks)")
+    if parse_spec(camera_spec)[0] == "sim" and not args.simulate:
+        raise ValueError("camera 'sim' shows the digital twin: add --simulate")
+    rig_config = load_rig_config(args.rig)
+    bins = load_bins_config(args.bins, chute_positions=rig_config.chute.bins)
+    recogniser = recogniser_from_bundle(str(args.bundle), args.threads)
+    _check_labels(recogniser, bins, print)
+    stop = StopRequest()
+    twin = None
+    with ExitStack() as stack:
+        context = {}
+        if args.simulate:
+            import device.world.sim_camera  # noqa: F401  registers camera kind `sim`
+            from device.world.twin import DigitalTwin
+
+            twin = stack.enter_context(DigitalTwin(rig_config, _twin_config(args, recogniser.labels)))
+            rig_config = twin.start()
+            context["world"] = twin.world
+            print(f"digital twin: virtual Marlin on {rig_config.port}, time scale {args.time_scale:g}")
+        camera = stack.enter_context(make_camera(camera_spec, **context))
+        rig = Rig(rig_config)
+        rig.connect()
+        stack.callback(rig.close)
+        journal = Journal.open(args.journal, info={"bundle": str(args.bundle), "camera": camera_spec, "simulated": args.simulate})
+        stack.callback(journal.close)
+        if journal.recovered:
+            print(f"journal: {len(journal.recovered)} brick(s) left in flight by the last run marked unresolved")
+        review_dir = args.review_dir or Path(f"{args.journal}.review")
+        loop = SortLoop(
+            rig,
+            Eyes(camera, background_file=Path(f"{args.journal}.background.npz")),
+            recogniser,
+            bins,
+            journal,
+            settings,
+            review=ReviewPolicy(review_dir, args.keep_below),
+            truth=twin.truth if twin else None,
+            status=StatusLine(bins),
+            should_stop=(lambda: stop.is_set() or twin.world.feeder_done()) if twin else stop.is_set,
+        )
+        stop.install()
+        stack.callback(stop.restore)
+        result = loop.run()
+    reason = "the feeder is empty" if twin is not None and twin.world.feeder_done() else result.reason
+    print(f"stopped: {reason}; {result.bricks} brick(s) this run, {result.reconnects} reconnect(s)")
+    print(format_summary(summarise(args.journal), args.journal))
+    if twin is not None:
+        from device.world.accounting import format_reconciliation, reconcile
+
+        print("checked against the simulated world: " + format_reconciliation(
+            reconcile(read_bricks(args.journal), twin.world.state, bins.bin_for)
+        ))
+    return 1 if result.reason == "jammed" else 0
