@@ -5,19 +5,16 @@ import argparse
 import signal
 import sys
 import threading
-from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
 from device.cameras.registry import make_camera, parse_spec
-from device.sort.bins_config import load_bins_config
-from device.sort.eyes import Eyes
-from device.sort.journal import Journal, format_summary, read_bricks, summarise
-from device.sort.loop import LoopSettings, SortLoop
+from device.sort.bins_config import BinsConfig, load_bins_config
+from device.sort.journal import format_summary, summarise
+from device.sort.loop import LoopSettings
 from device.sort.recognise import Recogniser, recogniser_from_bundle
-from device.sort.review import ReviewPolicy
+from device.sort.session import SessionOptions, run_session
 from device.sort.status import StatusLine
-from firmware_bridge.rig import Rig
 from firmware_bridge.rig_config import load_rig_config
 
 
@@ -49,25 +46,25 @@ class StopRequest:
         print(f"\n{signal.Signals(signum).name}: finishing the brick in hand, then stopping (again to abort)", file=sys.stderr)
 
 
-def _check_labels(recogniser: Recogniser, bins, say) -> None:
+def _check_labels(recogniser: Recogniser, bins: BinsConfig) -> None:
     unknown = bins.unknown_parts(recogniser.labels)
     if unknown:
-        say(f"warning: the bins file lists parts this model does not know: {', '.join(unknown)}")
+        print(f"warning: the bins file lists parts this model does not know: {', '.join(unknown)}")
     unmapped = bins.unmapped_labels(recogniser.labels)
     if unmapped:
-        say(f"note: parts with no bin go to bin {bins.unmapped_bin}: {', '.join(unmapped)}")
+        print(f"note: parts with no bin go to bin {bins.unmapped_bin}: {', '.join(unmapped)}")
 
 
-def _twin_config(args: argparse.Namespace, labels: list[str]):
+def _twin(args: argparse.Namespace, rig_config, labels: list[str]):
     from device.world.feeder import FeederConfig
-    from device.world.twin import TwinConfig
+    from device.world.twin import DigitalTwin, TwinConfig
     from device.world.world import WorldFaults
     from firmware_bridge.virtual_marlin import FaultConfig
 
     serial_faults = None
     if args.sim_corrupt:
         serial_faults = FaultConfig(corrupt_to_host=args.sim_corrupt, corrupt_to_firmware=args.sim_corrupt, seed=args.sim_seed)
-    return TwinConfig(
+    config = TwinConfig(
         time_scale=args.time_scale,
         feeder=FeederConfig(
             parts=tuple(args.sim_parts or labels), count=args.sim_bricks, seed=args.sim_seed, delay_s=args.sim_feed_delay
@@ -76,63 +73,52 @@ def _twin_config(args: argparse.Namespace, labels: list[str]):
         serial_faults=serial_faults,
         log_path=args.sim_log or Path(f"{args.journal}.world.jsonl"),
     )
+    return DigitalTwin(rig_config, config)
 
 
 def sort_command(args: argparse.Namespace) -> int:
     """Run the sort loop until stopped; prints the journal summary (and, simulated, the check against the world)."""
-    settings = LoopSettings(views=args.views, max_bricks=args.max_bricks, idle_timeout_s=args.idle_timeout)
     camera_spec = args.camera or ("sim" if args.simulate else None)
     if camera_spec is None:
         raise ValueError("--camera is required (or --simulate to sort simulated bricks)")
     if parse_spec(camera_spec)[0] == "sim" and not args.simulate:
         raise ValueError("camera 'sim' shows the digital twin: add --simulate")
+    if args.time_scale < 0:
+        raise ValueError(f"--time-scale must be >= 0, got {args.time_scale}")
+    options = SessionOptions(
+        journal=args.journal,
+        settings=LoopSettings(views=args.views, max_bricks=args.max_bricks, idle_timeout_s=args.idle_timeout),
+        review_dir=args.review_dir,
+        keep_below=args.keep_below,
+        info={"bundle": str(args.bundle), "camera": camera_spec, "simulated": args.simulate},
+    )
     rig_config = load_rig_config(args.rig)
     bins = load_bins_config(args.bins, chute_positions=rig_config.chute.bins)
     recogniser = recogniser_from_bundle(str(args.bundle), args.threads)
-    _check_labels(recogniser, bins, print)
+    _check_labels(recogniser, bins)
     stop = StopRequest()
-    twin = None
-    with ExitStack() as stack:
-        context = {}
+    stop.install()
+    try:
         if args.simulate:
-            import device.world.sim_camera  # noqa: F401  registers camera kind `sim`
-            from device.world.twin import DigitalTwin
+            from device.world.accounting import format_reconciliation
+            from device.world.simulated_sort import sort_in_twin
 
-            twin = stack.enter_context(DigitalTwin(rig_config, _twin_config(args, recogniser.labels)))
-            rig_config = twin.start()
-            context["world"] = twin.world
-            print(f"digital twin: virtual Marlin on {rig_config.port}, time scale {args.time_scale:g}")
-        camera = stack.enter_context(make_camera(camera_spec, **context))
-        rig = Rig(rig_config)
-        rig.connect()
-        stack.callback(rig.close)
-        journal = Journal.open(args.journal, info={"bundle": str(args.bundle), "camera": camera_spec, "simulated": args.simulate})
-        stack.callback(journal.close)
-        if journal.recovered:
-            print(f"journal: {len(journal.recovered)} brick(s) left in flight by the last run marked unresolved")
-        review_dir = args.review_dir or Path(f"{args.journal}.review")
-        loop = SortLoop(
-            rig,
-            Eyes(camera, background_file=Path(f"{args.journal}.background.npz")),
-            recogniser,
-            bins,
-            journal,
-            settings,
-            review=ReviewPolicy(review_dir, args.keep_below),
-            truth=twin.truth if twin else None,
-            status=StatusLine(bins),
-            should_stop=(lambda: stop.is_set() or twin.world.feeder_done()) if twin else stop.is_set,
-        )
-        stop.install()
-        stack.callback(stop.restore)
-        result = loop.run()
-    reason = "the feeder is empty" if twin is not None and twin.world.feeder_done() else result.reason
+            twin = _twin(args, rig_config, recogniser.labels)
+            print(f"digital twin: virtual Marlin on a pty, time scale {args.time_scale:g}, world log {twin.config.log_path}")
+            run = sort_in_twin(
+                twin, recogniser, bins, options, camera_spec=camera_spec, status=StatusLine(bins), should_stop=stop.is_set
+            )
+            result = run.loop
+            reason = "the feeder is empty" if twin.world.feeder_done() else result.reason
+        else:
+            result = run_session(
+                rig_config, make_camera(camera_spec), recogniser, bins, options, status=StatusLine(bins), should_stop=stop.is_set
+            )
+            reason = result.reason
+    finally:
+        stop.restore()
     print(f"stopped: {reason}; {result.bricks} brick(s) this run, {result.reconnects} reconnect(s)")
     print(format_summary(summarise(args.journal), args.journal))
-    if twin is not None:
-        from device.world.accounting import format_reconciliation, reconcile
-
-        print("checked against the simulated world: " + format_reconciliation(
-            reconcile(read_bricks(args.journal), twin.world.state, bins.bin_for)
-        ))
+    if args.simulate:
+        print("checked against the simulated world: " + format_reconciliation(run.reconciliation))
     return 1 if result.reason == "jammed" else 0

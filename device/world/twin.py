@@ -21,6 +21,12 @@ from device.world.world_log import WorldLog
 from firmware_bridge.rig_config import RigConfig
 from firmware_bridge.virtual_marlin import FaultConfig, VirtualMarlin
 
+# A reply over a local pty takes well under a millisecond, but the sorter shares the CPU with
+# the renderer and the interpreter: this much silence is never normal.
+MIN_TIMEOUT_S = 0.25
+# Marlin sends `busy` every 2 simulated seconds during long commands; two missed ones mean trouble.
+KEEPALIVE_PATIENCE_S = 5.0
+
 
 @dataclass(frozen=True)
 class TwinConfig:
@@ -60,9 +66,18 @@ class DigitalTwin:
         self.marlin.add_move_listener(self.world.on_move)
 
     def start(self) -> RigConfig:
-        """Start the virtual Marlin; the returned rig config points at its port."""
+        """Start the virtual Marlin; the returned rig config points at its port, with the host's patience scaled.
+
+        The twin runs mechanical time `time_scale` times faster, its busy keep-alives included,
+        so the silence after which the host writes a line again (a lost `ok`) scales too."""
         port = self.marlin.start()
-        return dataclasses.replace(self.rig_config, port=port)
+        scale = self.config.time_scale
+        return dataclasses.replace(
+            self.rig_config,
+            port=port,
+            response_timeout_s=max(MIN_TIMEOUT_S, self.rig_config.response_timeout_s * scale),
+            long_command_timeout_s=max(MIN_TIMEOUT_S, KEEPALIVE_PATIENCE_S * scale),
+        )
 
     def stop(self) -> None:
         """Stop the virtual Marlin and close the world's log."""
