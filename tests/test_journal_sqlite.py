@@ -134,3 +134,18 @@ def test_views_of_unsure_bricks_are_saved_as_jpegs_a_trainer_can_read(tmp_path):
     assert [p.rsplit("/", 2)[-2:] for p in paths] == [["brick-000007", "view-0.jpg"], ["brick-000007", "view-1.jpg"]]
     back = cv2.imread(paths[0])  # BGR
     assert back.shape == (40, 60, 3) and back[..., 2].mean() > 200 and back[..., 0].mean() < 30
+
+
+def test_bricksort_journal_prints_the_summary_and_refuses_a_missing_file(tmp_path, capsys):
+    from bricksort.cli import main
+
+    path = tmp_path / "j.sqlite"
+    with Journal.open(path) as journal:
+        brick = journal.begin_brick()
+        journal.record_decision(brick, [], "3001", 0.97, 1)
+        journal.finish_brick(brick, SORTED)
+    assert main(["journal", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 bricks in 1 session(s)" in out and "per bin: 1: 1" in out and "bricks/min" in out
+    assert main(["journal", str(tmp_path / "missing.sqlite")]) == 2
+    assert "missing.sqlite does not exist" in capsys.readouterr().err

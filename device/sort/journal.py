@@ -232,9 +232,9 @@ def _open_existing(path: Path) -> sqlite3.Connection:
 
 def summarise(path: Path | str) -> JournalSummary:
     """Counts per outcome and bin, throughput and (when ground truth is known) accuracy."""
-    rows = read_bricks(path)
     conn = _open_existing(Path(path))
     try:
+        rows = [_row(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM bricks ORDER BY id")]
         sessions, recovered = conn.execute("SELECT COUNT(*), COALESCE(SUM(recovered), 0) FROM sessions").fetchone()
         spans = conn.execute(
             "SELECT MIN(started), MAX(finished) FROM bricks WHERE finished IS NOT NULL GROUP BY session"
