@@ -9,12 +9,13 @@ from tiny_brick_photos import write_class_folders
 
 CLASSES = ("2x4", "1x1", "slope")
 CORRUPT_NAME = "corrupt.jpg"
+PER_CLASS = 12
 
 
 def tiny_dataset(root: Path) -> Path:
     """36 good photos in 3 classes plus one corrupt JPEG (header only)."""
     if not root.is_dir():
-        write_class_folders(root, per_class=12, classes=CLASSES)
+        write_class_folders(root, per_class=PER_CLASS, classes=CLASSES)
         (root / "1x1" / CORRUPT_NAME).write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
     return root
 
@@ -31,6 +32,9 @@ def tiny_config(base: Path, name: str = "run", **overrides):
         epochs=12,
         batch_size=8,
         learning_rate=3e-3,
+        hidden_units=0,  # a linear head: ~27 training images cannot feed more
+        feature_noise=0.0,
+        dropout=0.2,
         patience=50,
         cache_dir=base / "cache" / "bottlenecks",
     )

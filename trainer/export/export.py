@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,15 +63,24 @@ class Crops:
 
 
 def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, desc: str) -> Crops:
-    """Crop every readable item through the device's `model_input`; unreadable ones are listed."""
+    """Crop every readable item through the device's `model_input` (in parallel threads:
+    decoding and OpenCV release the GIL); unreadable ones are listed."""
     index = {name: i for i, name in enumerate(classes)}
-    kept, images, skipped = [], [], []
-    for item in tqdm(items, desc=desc, unit="img"):
+
+    def crop(item: ImageItem) -> np.ndarray | str:
         try:
-            images.append(load_crop(item, config.input_hw, config.margin))
-            kept.append(item)
+            return load_crop(item, config.input_hw, config.margin)
         except UnreadableImageError as exc:
-            skipped.append(str(exc))
+            return str(exc)
+
+    kept, images, skipped = [], [], []
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        for item, result in tqdm(zip(items, pool.map(crop, items)), total=len(items), desc=desc, unit="img"):
+            if isinstance(result, str):
+                skipped.append(result)
+            else:
+                kept.append(item)
+                images.append(result)
     shape = (0, *config.input_hw, 3)
     return Crops(
         items=kept,

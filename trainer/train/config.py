@@ -30,8 +30,9 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 1e-4
-    dropout: float = 0.2
-    hidden_units: int = 0  # 0: softmax straight on the pooled features
+    dropout: float = 0.5
+    hidden_units: int = 256  # 0: softmax straight on the pooled features
+    feature_noise: float = 0.3  # std of Gaussian noise on features while training the head
     patience: int = 8  # phase-1 early stop on val loss
     allow_flip: bool = False  # only for sets without mirror-twin parts
     class_weights: bool = True
@@ -72,6 +73,8 @@ class TrainConfig:
             raise ValueError("val_fraction and test_fraction must each be in (0, 1)")
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
+        if self.feature_noise < 0:
+            raise ValueError(f"feature_noise must be >= 0, got {self.feature_noise}")
         if self.margin < 0:
             raise ValueError(f"margin must be >= 0, got {self.margin}")
 

@@ -50,7 +50,12 @@ def build_feature_extractor(config: TrainConfig) -> keras.Model:
 def build_head(feature_dim: int, num_classes: int, config: TrainConfig) -> keras.Model:
     """Pooled features -> class probabilities (softmax, float32 even under mixed precision)."""
     inputs = keras.Input(shape=(feature_dim,), name="features")
-    x = keras.layers.Dropout(config.dropout, seed=config.seed)(inputs)
+    x = inputs
+    if config.feature_noise:
+        # Training-only noise: a head that tolerates it also tolerates the int8 backbone's
+        # feature error (~30% relative on MobileNetV2 0.35 here) and overfits less.
+        x = keras.layers.GaussianNoise(config.feature_noise, seed=config.seed + 2)(x)
+    x = keras.layers.Dropout(config.dropout, seed=config.seed)(x)
     if config.hidden_units:
         x = keras.layers.Dense(config.hidden_units, activation="relu", name="hidden")(x)
         x = keras.layers.Dropout(config.dropout, seed=config.seed + 1)(x)

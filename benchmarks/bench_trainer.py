@@ -1,0 +1,75 @@
+"""Trainer benchmark: train + export wall time (cold and warm bottleneck cache) and int8
+bundle accuracy on real photos from ../shared.
+
+    KERAS_HOME=$(realpath ../shared/keras-home) python benchmarks/bench_trainer.py [--out /bench-out/trainer]
+
+1. turntable-10, MobileNetV2 0.35 at 160, leak-free split: train + export with an empty
+   bottleneck cache (cold), then again with it filled (warm); int8/float test accuracy.
+2. redparts-8/photos with its own leak-free split: int8 test accuracy.
+3. render-to-photo: train on redparts-8/renders, evaluate the bundle on redparts-8/photos.
+Exports use force=True so every figure is measured; the gate's verdict is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def train_and_export(data: Path, out: Path, name: str, cache: Path, **overrides) -> tuple[dict, float]:
+    from trainer.export import export_bundle
+    from trainer.export.gate import Int8AccuracyLossError, check_int8_accuracy
+    from trainer.train import TrainConfig, run_training
+
+    run_dir, bundle_dir = out / "runs" / name, out / "bundles" / name
+    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.rmtree(bundle_dir, ignore_errors=True)
+    start = time.perf_counter()
+    run_training(TrainConfig(data_root=data, run_dir=run_dir, cache_dir=cache, **overrides))
+    bundle = export_bundle(run_dir, bundle_dir, force=True)
+    seconds = time.perf_counter() - start
+    metrics = dict(bundle.metadata.metrics, bundle=str(bundle_dir), seconds=seconds)
+    try:
+        check_int8_accuracy(metrics["test_accuracy_float32"], metrics["test_accuracy_int8"])
+        metrics["gate"] = "pass"
+    except Int8AccuracyLossError as exc:
+        metrics["gate"] = f"refused without --force: {exc}"
+    return metrics, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("/bench-out/trainer"))
+    parser.add_argument("--skip-redparts", action="store_true")
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        raise SystemExit(f"{SHARED} not found: this benchmark needs ../shared (datasets, keras-home)")
+    os.environ.setdefault("KERAS_HOME", str(SHARED / "keras-home"))
+    from trainer.evaluate import evaluate_bundle
+
+    results: dict[str, dict] = {}
+    cache = args.out / "cache" / "bottlenecks"
+    shutil.rmtree(args.out / "cache", ignore_errors=True)  # cold: no bottlenecks, no crop descriptors
+    turntable = SHARED / "datasets" / "turntable-10"
+    results["turntable10_cold"], cold = train_and_export(turntable, args.out, "turntable10-cold", cache)
+    results["turntable10_warm"], warm = train_and_export(turntable, args.out, "turntable10-warm", cache)
+    print(f"turntable-10 train+export: cold {cold:.1f} s, warm {warm:.1f} s")
+    if not args.skip_redparts:
+        photos, renders = SHARED / "datasets" / "redparts-8" / "photos", SHARED / "datasets" / "redparts-8" / "renders"
+        results["redparts_photos"], _ = train_and_export(photos, args.out, "redparts-photos", cache)
+        results["redparts_renders"], _ = train_and_export(renders, args.out, "redparts-renders", cache)
+        report = evaluate_bundle(results["redparts_renders"]["bundle"], photos, args.out / "eval-render-to-photo")
+        results["render_to_photo"] = {"accuracy": report.accuracy, "images": report.images, "top_k": report.top_k}
+    for name, metrics in results.items():
+        shown = {k: metrics[k] for k in ("test_accuracy_float32", "test_accuracy_int8", "test_images", "seconds", "gate", "accuracy", "images") if k in metrics}
+        print(name, json.dumps(shown))
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
