@@ -17,6 +17,7 @@ import keras
 
 STATE_FILE = "state.json"
 BEST_WEIGHTS = "best.weights.h5"
+BEST_HEAD_WEIGHTS = "best_head.weights.h5"  # phase 1 only: the head is all that changes
 
 
 @dataclass
@@ -61,27 +62,37 @@ class RunState:
 
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """After every epoch: save `model`'s weights if val loss beat the run's best, then record
-    the epoch as done. `model` is the full classifier even while only the head is fitting."""
+    """After every epoch: save `saved`'s weights to `file_name` if val loss beat the run's best,
+    then record the epoch as done. `improved` says whether any epoch of this fit saved."""
 
-    def __init__(self, model: keras.Model, run_dir: Path, state: RunState, phase: str) -> None:
+    def __init__(self, saved: keras.Model, run_dir: Path, state: RunState, phase: str, file_name: str = BEST_WEIGHTS) -> None:
         super().__init__()
-        self.full_model = model
+        self.saved = saved
         self.run_dir = run_dir
         self.state = state
         self.phase = phase
+        self.file_name = file_name
+        self.improved = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         val_loss = float(logs.get("val_loss", math.inf))
         if val_loss < self.state.best_val_loss:
             # Keras insists on the suffix, so the temp name keeps it.
-            tmp = self.run_dir / ("best.tmp." + BEST_WEIGHTS)
-            self.full_model.save_weights(tmp)
-            os.replace(tmp, self.run_dir / BEST_WEIGHTS)
+            tmp = self.run_dir / ("tmp." + self.file_name)
+            self.saved.save_weights(tmp)
+            os.replace(tmp, self.run_dir / self.file_name)
             self.state.best_val_loss = val_loss
             self.state.best_val_accuracy = float(logs.get("val_accuracy", 0.0))
             self.state.best_epoch = epoch
             self.state.best_phase = self.phase
+            self.improved = True
         self.state.epochs_done[self.phase] = epoch + 1
         self.state.save(self.run_dir)
+
+
+def save_full_best(model: keras.Model, run_dir: Path) -> None:
+    """Write `model`'s weights as the run's best checkpoint (atomically)."""
+    tmp = run_dir / ("tmp." + BEST_WEIGHTS)
+    model.save_weights(tmp)
+    os.replace(tmp, run_dir / BEST_WEIGHTS)

@@ -20,7 +20,7 @@ from trainer.data.dataset import Dataset, ImageItem, load_dataset
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.train.bottlenecks import calibration_items, compute_bottlenecks, load_crop, weights_id
-from trainer.train.checkpoint import BEST_WEIGHTS, BestCheckpoint, RunState
+from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
 from trainer.train.config import TrainConfig
 from trainer.train.guard import check_training_setup
 from trainer.train.history import EpochLog, plot_curves
@@ -104,10 +104,10 @@ def prepare_run(config: TrainConfig) -> TrainingData:
     return TrainingData(dataset, split, list(dataset.classes))
 
 
-def _callbacks(model: keras.Model, config: TrainConfig, state: RunState, phase: str, epochs: int) -> list:
+def _callbacks(checkpoint: BestCheckpoint, config: TrainConfig, state: RunState, phase: str, epochs: int) -> list:
     done = state.epochs_done.get(phase, 0)
     return [
-        BestCheckpoint(model, config.run_dir, state, phase),
+        checkpoint,
         EpochLog(config.run_dir, phase, epochs, done),
         keras.callbacks.TensorBoard(log_dir=str(config.run_dir / "tensorboard" / phase)),
     ]
@@ -117,7 +117,9 @@ def _loss() -> keras.losses.Loss:
     return keras.losses.SparseCategoricalCrossentropy()
 
 
-def _prepare_extractor(model: keras.Model, features: keras.Model, data: TrainingData, config: TrainConfig) -> str:
+def _prepare_extractor(
+    model: keras.Model, features: keras.Model, head: keras.Model, data: TrainingData, config: TrainConfig
+) -> str:
     """Restore the run's best weights (resume) or, for a random backbone, calibrate its
     BatchNorm on training crops. Returns the extractor's identity for the bottleneck cache."""
     calibration = None
@@ -128,6 +130,8 @@ def _prepare_extractor(model: keras.Model, features: keras.Model, data: Training
     elif calibration is not None:
         crops = np.stack([load_crop(item, config.input_hw, config.margin) for item in calibration])
         calibrate_batch_norm(features, crops)
+    if (config.run_dir / BEST_HEAD_WEIGHTS).is_file():  # newer than the full checkpoint if phase 1 was cut short
+        head.load_weights(config.run_dir / BEST_HEAD_WEIGHTS)
     return weights_id(config, calibration)
 
 
@@ -142,7 +146,7 @@ def _readable(item: ImageItem) -> bool:
 def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list[ImageItem]:
     """Phase 1: fit the head on cached bottleneck features. Returns the unreadable items."""
     model, features, head = build_classifier(config, len(data.classes))
-    extractor_id = _prepare_extractor(model, features, data, config)
+    extractor_id = _prepare_extractor(model, features, head, data, config)
     train = compute_bottlenecks(data.split.train, features, config, extractor_id)
     val = compute_bottlenecks(data.split.val, features, config, extractor_id)
     skipped = train.skipped + val.skipped
@@ -150,7 +154,10 @@ def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list
     y_train, y_val = data.labels(train.items), data.labels(val.items)
     head.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(), metrics=["accuracy"])
     check_training_setup(head, y_train, len(data.classes), head.loss)
-    callbacks = _callbacks(model, config, state, PHASE_HEAD, config.epochs)
+    # Saving the whole model per better epoch costs ~1 s; the head alone is instant, and
+    # the full checkpoint is written once when the phase ends.
+    checkpoint = BestCheckpoint(head, config.run_dir, state, PHASE_HEAD, BEST_HEAD_WEIGHTS)
+    callbacks = _callbacks(checkpoint, config, state, PHASE_HEAD, config.epochs)
     callbacks.append(keras.callbacks.EarlyStopping(patience=config.patience))
     head.fit(
         train.features,
@@ -163,6 +170,9 @@ def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list
         callbacks=callbacks,
         verbose=0,
     )
+    if checkpoint.improved:
+        head.load_weights(config.run_dir / BEST_HEAD_WEIGHTS)
+        save_full_best(model, config.run_dir)
     state.finish(PHASE_HEAD, config.run_dir)
     return [item for item, _ in skipped]
 
@@ -193,7 +203,10 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
             epochs=config.fine_tune_epochs,
             initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
             class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
-            callbacks=_callbacks(model, config, state, PHASE_FINE_TUNE, config.fine_tune_epochs),
+            callbacks=_callbacks(
+                BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE), config, state, PHASE_FINE_TUNE,
+                config.fine_tune_epochs,
+            ),
             verbose=0,
         )
         state.finish(PHASE_FINE_TUNE, config.run_dir)
