@@ -13,6 +13,7 @@ DEVICE = [
 WORKSTATION = DEVICE + [
     "tensorflow-cpu>=2.16; platform_machine == 'x86_64'",
     "tensorflow>=2.16; platform_machine != 'x86_64'",
+    "tensorboard>=2.16",
     "matplotlib>=3.7",
     "pillow>=10",
 ]
