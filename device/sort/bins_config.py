@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,11 @@ def bins_config_from_dict(raw: dict[str, Any], where: str = "bins config") -> Bi
     else:
         raise BinsConfigError(f"{where}: unmapped must be \"reject\" or a bin index, got {unmapped!r}")
     return BinsConfig(reject_bin=reject_bin, bins=bins, unmapped_bin=unmapped_bin)
+
+
+def example_bins_path() -> Path:
+    """Path of the example bins file shipped with the package (the turntable-10 parts and plates)."""
+    return Path(str(resources.files("device") / "examples" / "bins.toml"))
 
 
 def load_bins_config(path: Path | str, chute_positions: int | None = None) -> BinsConfig:

@@ -1,6 +1,7 @@
 """Sorting in the digital twin: start it, run a normal sort session against it, check the journal against the world."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,10 +19,18 @@ from device.world.twin import DigitalTwin
 
 @dataclass(frozen=True)
 class SimulatedRun:
-    """The loop's own result and the journal checked against the world."""
+    """The loop's own result, the journal checked against the world, and where the time went."""
 
     loop: LoopResult
     reconciliation: Reconciliation
+    wall_s: float  # the whole session: connect, learn the empty table, sort, park
+    motion_s: float  # the executed moves' durations at the rig's real speeds (simulated seconds)
+    time_scale: float
+
+    @property
+    def simulated_s(self) -> float:
+        """The session as it would take on the real rig: motion at full length, the loop's own time as measured."""
+        return self.wall_s - self.time_scale * self.motion_s + self.motion_s
 
 
 def sort_in_twin(
@@ -37,6 +46,7 @@ def sort_in_twin(
     on_loop: Callable[[SortLoop], None] | None = None,
 ) -> SimulatedRun:
     """Start `twin`, sort until the feeder is empty (or `should_stop`, or the loop ends), stop it, reconcile."""
+    started = time.perf_counter()
     with twin:
         rig_config = twin.start()
         result = run_session(
@@ -51,4 +61,7 @@ def sort_in_twin(
             say=say,
             on_loop=on_loop,
         )
-    return SimulatedRun(result, reconcile(read_bricks(options.journal), twin.world.state, bins.bin_for))
+        motion_s = sum(move.duration_s for move in twin.marlin.executed_moves)
+    wall_s = time.perf_counter() - started
+    reconciliation = reconcile(read_bricks(options.journal), twin.world.state, bins.bin_for)
+    return SimulatedRun(result, reconciliation, wall_s, motion_s, twin.config.time_scale)
