@@ -69,3 +69,17 @@ def test_model_input_uses_the_whole_frame_when_nothing_stands_out():
 def test_model_input_rejects_a_bgra_frame():
     with pytest.raises(ValueError, match="HxWx3 uint8"):
         model_input(np.zeros((10, 10, 4), np.uint8), (8, 8))
+
+
+def test_shrinking_by_2x_or_more_averages_away_pixel_fine_detail():
+    # A one-pixel checkerboard: area resampling turns it grey, point sampling would alias it.
+    frame = ((np.indices((200, 200)).sum(axis=0) % 2) * 255).astype(np.uint8)[..., None].repeat(3, axis=2)
+    crop = crop_for_model(frame, None, (50, 50))
+    assert np.abs(crop.astype(int) - 127).max() <= 2
+
+
+def test_shrinking_by_less_than_2x_keeps_the_brick_where_it_was():
+    box = Box(60, 40, 60, 60)
+    frame = frame_with_brick(box)
+    crop = crop_for_model(frame, box, (48, 48), margin=0.0)  # 60 -> 48: bilinear
+    assert brick_extent(crop) == (48, 48)

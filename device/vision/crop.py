@@ -13,7 +13,7 @@ from device.vision.box import Box
 
 # Bump when the output of `crop_for_model` changes for the same input: the trainer keys its
 # bottleneck cache on it and bundles record it.
-PREPROCESSING_VERSION = 1
+PREPROCESSING_VERSION = 2  # 2: bilinear, not area, resampling when shrinking by less than 2x
 DEFAULT_MARGIN = 0.15
 
 
@@ -66,5 +66,9 @@ def crop_for_model(
         margin = 0.0
     patch = crop_square(frame, square_box(box, (frame_h, frame_w), margin))
     out_h, out_w = size_hw
-    interpolation = cv2.INTER_AREA if patch.shape[0] > out_h else cv2.INTER_LINEAR
+    # Area averaging is the anti-aliased way to shrink, but off whole factors OpenCV runs it
+    # on a slow generic path (5x bilinear's time on a 220 -> 160 crop). Below 2x, bilinear
+    # taps still reach every source pixel, and on the turntable photos the two differ by
+    # 55 dB PSNR (median; 46 dB worst): so area only from 2x down.
+    interpolation = cv2.INTER_AREA if patch.shape[0] >= 2 * min(out_h, out_w) else cv2.INTER_LINEAR
     return cv2.resize(patch, (out_w, out_h), interpolation=interpolation)  # cv2 takes (width, height)

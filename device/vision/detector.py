@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from device.vision.box import Box
-from device.vision.foreground import clean_mask, find_blobs, lab_distance, scale_box, to_lab, working_copy
+from device.vision.foreground import (
+    clean_mask,
+    find_blobs,
+    lab_distance,
+    scale_box,
+    scratch_image,
+    to_lab,
+    weighted_norm,
+    working_copy,
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,10 @@ class BackgroundDetector:
         if frame_rgb.shape != self.frame_shape:
             raise ValueError(f"frame shape {frame_rgb.shape} differs from the learned background's {self.frame_shape}")
         small, factor = working_copy(frame_rgb, self.config.max_side)
-        mask = (lab_distance(to_lab(small), self.background_lab) > self.threshold).astype(np.uint8) * 255
+        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+        # uint8 Lab minus the float32 background in one pass, into reused buffers (see scratch_image).
+        diff = cv2.subtract(lab, self.background_lab, dst=scratch_image(lab.shape, 0), dtype=cv2.CV_32F)
+        mask = cv2.compare(weighted_norm(diff, scratch_image(lab.shape, 1)), self.threshold, cv2.CMP_GT)
         mask = clean_mask(mask, round(min(mask.shape) * self.config.kernel_fraction) | 1)
         blobs = find_blobs(mask, max(1, round(self.config.min_area_fraction * mask.size)))
         if not blobs:
