@@ -64,16 +64,18 @@ class StillConfig:
 
 
 @lru_cache(maxsize=8)
-def _border_samples(height: int, width: int, band: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where the background is sampled in a (height, width) image: the row and column of every
+def _border_samples(height: int, width: int, band: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the background is sampled in a (height, width) image: the flat pixel index of every
     BORDER_STRIDE-th pixel of the band along its edges, and the fit's design matrix at those
     pixels (1, x, y in coordinates scaled to [0, 1]). The same for every frame of a camera."""
     mask = np.zeros((height, width), dtype=bool)
     mask[:band], mask[-band:], mask[:, :band], mask[:, -band:] = True, True, True, True
     ys, xs = np.nonzero(mask)
     ys, xs = ys[::BORDER_STRIDE], xs[::BORDER_STRIDE]
+    flat_index = ys * width + xs
     design = np.column_stack([np.ones(len(xs)), xs / width, ys / height]).astype(np.float32)
-    return ys, xs, design
+    flat_index.flags.writeable = design.flags.writeable = False  # shared by every call
+    return flat_index, design
 
 
 @lru_cache(maxsize=8)
@@ -87,6 +89,7 @@ def _pixel_design(height: int, width: int) -> np.ndarray:
     design[..., 0] = 1.0
     design[..., 1] = gx[None, :]
     design[..., 2] = gy[:, None]
+    design.flags.writeable = False  # shared by every call
     return design
 
 
@@ -95,8 +98,8 @@ def _gradient_background(lab: np.ndarray, config: StillConfig, out: np.ndarray) 
     `out` (float32 Lab, the image's shape) and return that colour's spread."""
     height, width = lab.shape[:2]
     band = max(1, round(min(height, width) * config.border_fraction))
-    ys, xs, design = _border_samples(height, width, band)
-    samples = lab[ys, xs].astype(np.float32)
+    flat_index, design = _border_samples(height, width, band)
+    samples = lab.reshape(-1, 3)[flat_index].astype(np.float32)
     # Twice: the median of the whole border, then of the pixels near it, so a dark corner or
     # a brick at the edge cannot pull the estimate.
     inliers = np.ones(len(samples), dtype=bool)
