@@ -54,7 +54,9 @@ class DemoConfig:
     time_scale: float = 0.1
     weights: str = "auto"
     epochs: int = 40
+    input_hw: tuple[int, int] = INPUT_HW
     seed: int = 0
+    cache_dir: Path = Path("~/.cache/bricksort")  # bottlenecks/ and crops/ below it, reused across runs
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -75,6 +77,8 @@ class DemoConfig:
             raise ValueError(f"time-scale must be >= 0, got {self.time_scale}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if len(self.input_hw) != 2 or min(self.input_hw) < 32:
+            raise ValueError(f"input size must be (height, width), each >= 32, got {self.input_hw}")
 
 
 @dataclass
@@ -101,9 +105,9 @@ class DemoResult:
     stage_s: dict[str, float] = field(default_factory=dict)
 
 
-def choose_weights(requested: str) -> tuple[str, str]:
+def choose_weights(requested: str, input_hw: tuple[int, int] = INPUT_HW) -> tuple[str, str]:
     """("imagenet" or "none", a sentence saying why) for the requested choice."""
-    found = local_imagenet_weights()
+    found = local_imagenet_weights(BACKBONE_ALPHA, input_hw)
     if requested == "none":
         return "none", "training from scratch (--weights none)"
     if found is not None:
@@ -146,7 +150,7 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     if folder.exists():
         raise FileExistsError(f"demo folder {folder} already exists: wait a second and run again")
     folder.mkdir(parents=True)
-    weights, why = choose_weights(config.weights)
+    weights, why = choose_weights(config.weights, config.input_hw)
     result = DemoResult(folder=folder, weights=weights)
     say(f"bricksort demo: everything goes to {folder}\n{why}")
     stages = _Stages(6, say)
@@ -161,16 +165,17 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     result.reports["rendered bricks"] = folder / "contact_sheet.png"
 
     stages.start("audit", "auditing the dataset (unreadable files, duplicates, leak-free split)")
-    result.reports["audit"] = _audit(captures, folder / "audit", config.progress, say)
+    result.reports["audit"] = _audit(captures, folder / "audit", config, say)
 
-    stages.start("train", f"training MobileNetV2 {BACKBONE_ALPHA} at {INPUT_HW[0]}x{INPUT_HW[1]} ({weights} weights)")
+    h, w = config.input_hw
+    stages.start("train", f"training MobileNetV2 {BACKBONE_ALPHA} at {h}x{w} ({weights} weights)")
     from trainer.train.history import CURVES_FILE
 
     run_dir = _train(captures, folder / "run", weights, config)
     result.reports["training curves"] = run_dir / CURVES_FILE
 
     stages.start("export", "exporting the int8 TFLite bundle (checked on the test split with the device's classifier)")
-    bundle = _export(run_dir, folder / "bundle")
+    bundle = _export(run_dir, folder / "bundle", say)
     result.test_accuracy = {k: bundle.metadata.metrics[f"test_accuracy_{k}"] for k in ("float32", "int8")}
 
     stages.start("evaluate", f"evaluating the bundle on {config.eval_bricks_per_part} freshly rendered bricks per part")
@@ -183,12 +188,11 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     return result
 
 
-def _audit(captures: Path, out: Path, progress: bool, say: Callable[[str], None]) -> Path:
+def _audit(captures: Path, out: Path, config: DemoConfig, say: Callable[[str], None]) -> Path:
     from trainer.data.audit import AuditConfig, run_audit
-    from trainer.data.audit_command import default_cache_dir
     from trainer.data.audit_report import write_audit
 
-    audit = run_audit(captures, AuditConfig(cache_dir=default_cache_dir()), progress=progress)
+    audit = run_audit(captures, AuditConfig(cache_dir=Path(config.cache_dir).expanduser() / "crops"), progress=config.progress)
     report = write_audit(audit, out)
     s = audit.summary
     say(f"    {s['images']} images in {len(s['classes'])} classes; near-duplicate groups {s['near_duplicates']['groups']}; "
@@ -205,18 +209,27 @@ def _train(captures: Path, run_dir: Path, weights: str, config: DemoConfig) -> P
             data_root=captures,
             run_dir=run_dir,
             alpha=BACKBONE_ALPHA,
-            input_hw=INPUT_HW,
+            input_hw=config.input_hw,
             weights=weights,
             epochs=config.epochs,
             seed=config.seed + 1,
+            cache_dir=Path(config.cache_dir).expanduser() / "bottlenecks",
         )
     )
 
 
-def _export(run_dir: Path, out: Path):
+def _export(run_dir: Path, out: Path, say: Callable[[str], None]):
     from trainer.export.export import export_bundle
+    from trainer.export.gate import MAX_INT8_DROP_POINTS, int8_loss_points
 
-    return export_bundle(run_dir, out)
+    # `bricksort export` refuses an int8 model that loses too much; the demo goes on with it
+    # (the sort still shows what happens) but says so loudly.
+    bundle = export_bundle(run_dir, out, force=True)
+    metrics = bundle.metadata.metrics
+    lost = int8_loss_points(metrics["test_accuracy_float32"], metrics["test_accuracy_int8"])
+    if lost > MAX_INT8_DROP_POINTS:
+        say(f"    WARNING: int8 loses {lost:.1f} points against float32; `bricksort export` would refuse this bundle without --force")
+    return bundle
 
 
 def _evaluate(bundle: Path, folder: Path, config: DemoConfig, result: DemoResult) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +26,8 @@ Everything goes to a new time-stamped folder under --out. Nothing is downloaded.
 
 def run_demo_command(args: argparse.Namespace) -> int:
     """Handler of `bricksort demo`; exit 1 when a brick is unaccounted for or journal and world disagree."""
+    # TensorFlow's C++ start-up chatter would bury the demo's own progress.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from bricksort.demo import DemoConfig, format_summary, run_demo
 
     config = DemoConfig(
@@ -39,6 +42,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
         weights=args.weights,
         epochs=args.epochs,
         seed=args.seed,
+        cache_dir=args.cache,
         progress=not args.quiet,
     )
     started = time.perf_counter()
@@ -67,5 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="backbone weights: auto = ImageNet if on disk, else from scratch (default auto)")
     parser.add_argument("--epochs", type=int, default=40, help="most epochs for the head (early stopping on validation loss; default 40)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rendered data, the split and the feeder (default 0)")
+    parser.add_argument("--cache", type=Path, default=Path("~/.cache/bricksort"),
+                        help="cache of bottleneck features and crop descriptors, reused by later runs (default ~/.cache/bricksort)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run_demo_command)

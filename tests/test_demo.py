@@ -1,0 +1,77 @@
+"""`bricksort demo` end to end at a toy size: every stage runs for real (render, audit, train,
+int8 export, evaluate, sort in the digital twin) and every fed brick is accounted for."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bricksort.cli import main
+from bricksort.demo import DemoConfig, choose_weights, format_summary, local_imagenet_weights, run_demo
+
+
+def toy_config(tmp_path: Path, **overrides) -> DemoConfig:
+    settings = dict(
+        out=tmp_path / "demo-out",
+        parts=("3001", "3039"),
+        bricks_per_part=5,
+        views=2,
+        eval_bricks_per_part=1,
+        sort_bricks=4,
+        time_scale=0.0,
+        weights="none",
+        epochs=2,
+        input_hw=(64, 64),
+        cache_dir=tmp_path / "cache",
+        progress=False,
+    )
+    settings.update(overrides)
+    return DemoConfig(**settings)
+
+
+def test_the_demo_runs_every_stage_and_accounts_for_every_brick(tmp_path):
+    said: list[str] = []
+    result = run_demo(toy_config(tmp_path), say=said.append)
+
+    assert result.weights == "none"
+    assert any("training from scratch" in line for line in said)
+    assert result.images == 2 * 5 * 2
+    assert result.fed == 4
+    assert result.correct + result.wrong_bin + result.rejected + result.unresolved + result.jammed == 4
+    assert result.unaccounted == 0 and result.problems == []
+    assert result.sort_wall_s > 0 and result.sort_simulated_s > 0
+    for name in ("audit", "training curves", "confusion matrix", "misclassified", "sort journal", "rendered bricks"):
+        assert result.reports[name].is_file(), name
+    bundle = json.loads((result.folder / "bundle" / "metadata.json").read_text())
+    assert bundle["quantization"] == "int8"
+    assert set(result.stage_s) == {"synth", "audit", "train", "export", "evaluate", "sort"}
+    summary = format_summary(result, 12.0)
+    assert "unaccounted         0" in summary and str(result.reports["sort journal"]) in summary
+
+
+def test_bad_demo_settings_are_refused_with_the_setting_named(tmp_path):
+    with pytest.raises(ValueError, match="bricks-per-part must be >= 5"):
+        toy_config(tmp_path, bricks_per_part=2)
+    with pytest.raises(ValueError, match="cannot be rendered"):
+        toy_config(tmp_path, parts=("3001", "99999"))
+    with pytest.raises(ValueError, match="weights must be one of"):
+        toy_config(tmp_path, weights="resnet")
+    assert main(["demo", "--out", str(tmp_path), "--sort-bricks", "0"]) == 2
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_weights_are_found_where_keras_looks_or_the_demo_says_it_trains_from_scratch(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    assert local_imagenet_weights(0.35, (160, 160)) is None
+    assert choose_weights("auto")[0] == "none"
+    with pytest.raises(FileNotFoundError, match="will not download"):
+        choose_weights("imagenet")
+    weights = tmp_path / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_160_no_top.h5"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"h5")
+    assert local_imagenet_weights(0.35, (160, 160)) == weights
+    assert choose_weights("auto") == ("imagenet", f"ImageNet MobileNetV2 weights found locally: {weights}")
+    # Sizes Keras has no file for load the 224 one.
+    assert local_imagenet_weights(0.35, (150, 150)) is None
