@@ -6,6 +6,7 @@ import pytest
 
 from device.vision.box import Box
 from device.vision.detector import BackgroundDetector, DetectorConfig, SettleConfig, SettleTracker
+from device.vision.foreground import working_copy
 from device.vision.still import StillConfig, find_brick_in_still
 
 TABLE_RGB = (205, 160, 200)  # the pink-purple of the real turntable
@@ -125,3 +126,13 @@ def test_settle_tracker_starts_over_when_the_brick_vanishes():
 def test_settle_config_rejects_a_single_frame():
     with pytest.raises(ValueError, match="frames"):
         SettleConfig(frames=1)
+
+
+def test_working_copy_is_an_exact_block_average_when_the_factor_does_not_divide_the_frame(rng):
+    frame = rng.integers(0, 256, (481, 641, 3), dtype=np.uint8)
+    small, factor = working_copy(frame, 240)
+    assert factor == 3 and small.shape == (160, 213, 3)
+    # Each working pixel is the mean of one 3x3 block of the frame; the last partial row and
+    # column are left out rather than smeared across the neighbouring blocks.
+    blocks = frame[:480, :639].reshape(160, 3, 213, 3, 3).mean(axis=(1, 3))
+    assert np.abs(small.astype(float) - blocks).max() <= 0.5 + 1e-9

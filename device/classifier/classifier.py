@@ -65,6 +65,11 @@ class Classifier:
             raise BundleError(f"{model_path}: model has {classes} outputs but labels.json lists {len(self.labels)} classes")
 
     @property
+    def interpreter(self) -> Any:
+        """The TFLite interpreter the bundle's model runs on (for timing and diagnostics)."""
+        return self._interpreter
+
+    @property
     def num_classes(self) -> int:
         """Number of classes the model scores."""
         return len(self.labels)

@@ -13,7 +13,9 @@ from device.vision.box import Box
 
 # Bump when the output of `crop_for_model` changes for the same input: the trainer keys its
 # bottleneck cache on it and bundles record it.
-PREPROCESSING_VERSION = 2  # 2: bilinear, not area, resampling when shrinking by less than 2x
+# 2: bilinear, not area, resampling when shrinking by less than 2x.
+# 3: brick boxes found on frames whose sides the working copy's factor does not divide.
+PREPROCESSING_VERSION = 3
 DEFAULT_MARGIN = 0.15
 
 

@@ -32,8 +32,9 @@ _CHANNEL_SUM = np.ones((1, 3), dtype=np.float32)
 
 
 def weighted_norm(diff: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
-    """Length of each float32 Lab difference (..., 3), darkening down-weighted. An image `diff`
-    is overwritten, and `scratch` (an array like it, e.g. from `scratch_image`) spares a fresh one.
+    """Length of each float32 Lab difference (..., 3), darkening down-weighted. `diff` is
+    overwritten; for an image, `scratch` (an array like it, e.g. from `scratch_image`) spares
+    allocating another.
 
     max(d, w*d) is w*d exactly where d < 0 and d elsewhere, with no boolean mask pass. Images
     go through OpenCV: NumPy is several times slower on a last axis of 3 (strided or
@@ -41,9 +42,9 @@ def weighted_norm(diff: np.ndarray, scratch: np.ndarray | None = None) -> np.nda
     if diff.ndim == 3:
         cv2.max(diff, cv2.transform(diff, _SHADOW_SCALE, dst=scratch), dst=diff)
         return cv2.sqrt(cv2.transform(cv2.multiply(diff, diff, dst=diff), _CHANNEL_SUM))
-    weighted = diff.copy()
-    np.maximum(diff[..., 0], diff[..., 0] * SHADOW_WEIGHT, out=weighted[..., 0])
-    return np.sqrt(np.einsum("...c,...c->...", weighted, weighted))
+    lightness = diff[..., 0]
+    np.maximum(lightness, lightness * SHADOW_WEIGHT, out=lightness)
+    return np.sqrt(np.einsum("...c,...c->...", diff, diff))
 
 
 _SCRATCH = threading.local()
@@ -168,7 +169,11 @@ def working_copy(frame_rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, floa
     longest = max(height, width)
     if longest <= max_side:
         return frame_rgb, 1.0
-    # An integer factor keeps INTER_AREA on its fast path (a plain block average).
     factor = -(-longest // max_side)
-    size = (max(1, width // factor), max(1, height // factor))
-    return cv2.resize(frame_rgb, size, interpolation=cv2.INTER_AREA), float(factor)
+    # Drop the last (fewer than `factor`) rows and columns so the factor is exact: INTER_AREA
+    # then takes its fast path (a plain block average; off whole factors it runs a generic one
+    # several times slower) and each working pixel is exactly one block of the frame.
+    used_h = height - height % factor or height
+    used_w = width - width % factor or width
+    size = (max(1, used_w // factor), max(1, used_h // factor))
+    return cv2.resize(frame_rgb[:used_h, :used_w], size, interpolation=cv2.INTER_AREA), float(factor)

@@ -102,15 +102,16 @@ def _gradient_background(lab: np.ndarray, config: StillConfig, out: np.ndarray) 
     samples = lab.reshape(-1, 3)[flat_index].astype(np.float32)
     # Twice: the median of the whole border, then of the pixels near it, so a dark corner or
     # a brick at the edge cannot pull the estimate.
-    inliers = np.ones(len(samples), dtype=bool)
+    fit_samples = samples
     for _ in range(2):
-        centre = _column_medians(samples[inliers])
+        centre = _column_medians(fit_samples)
         inliers = lab_distance(samples, centre) < config.inlier_distance
-        if inliers.sum() < 8:
+        if np.count_nonzero(inliers) < 8:
             out[:] = centre
             return config.min_threshold / config.noise_factor
+        fit_samples = samples[inliers]
     # A plane per channel models the light falloff.
-    fit_design, fit_samples = design[inliers], samples[inliers]
+    fit_design = design[inliers]
     coeffs = np.linalg.solve(fit_design.T @ fit_design, fit_design.T @ fit_samples)
     cv2.transform(_pixel_design(height, width), np.ascontiguousarray(coeffs.T), dst=out)
     residual = lab_distance(fit_samples, fit_design @ coeffs)
