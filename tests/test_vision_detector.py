@@ -1,6 +1,8 @@
 """Brick detection on generated frames whose brick box is known."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -136,3 +138,12 @@ def test_working_copy_is_an_exact_block_average_when_the_factor_does_not_divide_
     # column are left out rather than smeared across the neighbouring blocks.
     blocks = frame[:480, :639].reshape(160, 3, 213, 3, 3).mean(axis=(1, 3))
     assert np.abs(small.astype(float) - blocks).max() <= 0.5 + 1e-9
+
+
+def test_still_detector_gives_the_same_boxes_from_concurrent_threads(rng):
+    # The trainer crops from a thread pool; the reused scratch images must not be shared.
+    frames = [draw_brick(table_frame(rng), Box(30 + 20 * i, 40 + 10 * i, 60, 50)) for i in range(8)]
+    expected = [find_brick_in_still(frame) for frame in frames]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            assert list(pool.map(find_brick_in_still, frames)) == expected
