@@ -139,3 +139,20 @@ def test_manual_mode_explains_a_closed_stdin() -> None:
     assert prompts == ["Place brick 2/5 on the turntable and press Enter: "]
     with pytest.raises(OSError, match="standard input closed while waiting for Enter"):
         EnterWaiter(closed)(1, 1)
+
+
+@pytest.mark.parametrize("durable, fsyncs", [(True, 3), (False, 0)])
+def test_the_manifest_writer_fsyncs_image_folder_and_line_unless_told_the_data_can_be_regenerated(
+    tmp_path, monkeypatch, durable, fsyncs
+):
+    import os
+
+    calls = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
+    written = ManifestWriter(tmp_path, durable=durable).write_image(CaptureRecord("3001", "s1", 0, 0.0), b"jpeg bytes")
+
+    assert len(calls) == fsyncs
+    assert (tmp_path / written.file).read_bytes() == b"jpeg bytes"
+    assert [r.file for r in read_session_manifest(tmp_path / "3001" / "s1")] == [written.file]
+    assert not list((tmp_path / "3001" / "s1").glob(".*.tmp"))

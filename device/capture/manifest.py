@@ -61,8 +61,11 @@ def _fsync_dir(path: Path) -> None:
 class ManifestWriter:
     """Writes images and their manifest lines under a captures root."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, durable: bool = True) -> None:
+        """`durable=False` skips the fsyncs (keeping temp file and rename): for data that can be
+        regenerated, like rendered images, where they would cost more than the rendering."""
         self.root = Path(root)
+        self.durable = durable
 
     def session_dir(self, part: str, session: str) -> Path:
         """Folder of one session (created on first write)."""
@@ -81,9 +84,11 @@ class ManifestWriter:
         with open(tmp, "wb") as f:
             f.write(jpeg_bytes)
             f.flush()
-            os.fsync(f.fileno())
+            if self.durable:
+                os.fsync(f.fileno())
         os.replace(tmp, target)
-        _fsync_dir(folder)
+        if self.durable:
+            _fsync_dir(folder)
         done = replace(
             record,
             file=target.relative_to(self.root).as_posix(),
@@ -93,7 +98,8 @@ class ManifestWriter:
         with open(folder / MANIFEST_NAME, "a", encoding="utf-8") as f:
             f.write(json.dumps(asdict(done), sort_keys=True) + "\n")
             f.flush()
-            os.fsync(f.fileno())
+            if self.durable:
+                os.fsync(f.fileno())
         return done
 
 

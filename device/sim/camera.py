@@ -71,7 +71,12 @@ class PinholeCamera:
         """World (x, y) on the table plane z=0 seen by every pixel centre, shape (H, W, 2)."""
         height, width = size_hw
         u, v = np.meshgrid(np.arange(width, dtype=np.float32) + 0.5, np.arange(height, dtype=np.float32) + 0.5)
-        rays = np.stack([(u - self.center_px[0]) / self.focal_px, (v - self.center_px[1]) / self.focal_px, np.ones_like(u)], axis=-1)
-        world_rays = rays @ self.rotation.astype(np.float32)  # camera to world: R^T applied to each ray
-        t = -self.position[2] / np.minimum(world_rays[..., 2], -1e-6)
-        return self.position[:2] + t[..., None] * world_rays[..., :2]
+        x = (u - np.float32(self.center_px[0])) / np.float32(self.focal_px)
+        y = (v - np.float32(self.center_px[1])) / np.float32(self.focal_px)
+        # Camera to world (R^T on each ray (x, y, 1)) written out: a (H*W, 3) @ (3, 3) matmul
+        # goes through BLAS, whose threads cost more than the arithmetic at this size.
+        r = self.rotation.astype(np.float32)
+        world_rays = [x * r[0, j] + y * r[1, j] + r[2, j] for j in range(3)]
+        position = self.position.astype(np.float32)
+        t = -position[2] / np.minimum(world_rays[2], np.float32(-1e-6))
+        return np.stack([position[0] + t * world_rays[0], position[1] + t * world_rays[1]], axis=-1)

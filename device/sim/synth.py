@@ -93,7 +93,8 @@ def synthesize(config: SynthConfig, *, progress: bool = True) -> SynthSummary:
             "choose an empty output folder or another --seed"
         )
     renderer = Renderer(config.size_hw, CameraConfig(), noise_seed=config.seed)
-    writer = ManifestWriter(config.out)
+    # Rendered data can be rendered again: no fsync per image (it cost more than the rendering).
+    writer = ManifestWriter(config.out, durable=False)
     sheet_tiles: dict[str, list[np.ndarray]] = {part: [] for part in config.parts}
     total = len(config.parts) * config.bricks_per_part * config.views
     images = 0
