@@ -69,6 +69,9 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("run", help="training run folder")
     export.add_argument("--out", help="bundle folder (default <run>/bundle)")
     export.add_argument("--force", action="store_true", help="write the int8 bundle even if it loses > 1 point")
+    export.add_argument("--views", type=int, default=3,
+                        help="views per brick the sorter will fuse (its --views): the reject threshold is calibrated "
+                        "on that many fused views of one validation brick where the data has sessions (default 3)")
     export.set_defaults(func=_export)
 
     evaluate = subparsers.add_parser(
@@ -95,8 +98,11 @@ def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from trainer.export import export_bundle
+    from trainer.export.export import ExportConfig
 
-    bundle = export_bundle(Path(args.run), Path(args.out or Path(args.run) / "bundle"), force=args.force)
+    bundle = export_bundle(
+        Path(args.run), Path(args.out or Path(args.run) / "bundle"), force=args.force, export=ExportConfig(views=args.views)
+    )
     print(f"bundle written to {bundle.path}")
     return 0
 

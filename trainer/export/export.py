@@ -27,7 +27,7 @@ from trainer.data.images import UnreadableImageError
 from trainer.data.split import Split
 from trainer.export.convert import to_tflite
 from trainer.export.gate import MAX_INT8_DROP_POINTS, check_int8_accuracy
-from trainer.export.threshold import ThresholdRule, reject_threshold
+from trainer.export.threshold import ThresholdRule, fused_view_sets, reject_threshold
 from trainer.train.bottlenecks import load_crop
 from trainer.train.checkpoint import BEST_WEIGHTS
 from trainer.train.config import TrainConfig
@@ -42,12 +42,15 @@ class ExportConfig:
     """Export choices beyond the run's own config."""
 
     representative_images: int = 200  # training crops that set int8 activation ranges
+    views: int = 3  # views per brick the sorter fuses (`bricksort sort --views`): the threshold is calibrated on those
     max_int8_drop_points: float = MAX_INT8_DROP_POINTS
     threshold: ThresholdRule = field(default_factory=ThresholdRule)
 
     def __post_init__(self) -> None:
         if self.representative_images < 1:
             raise ValueError(f"representative_images must be >= 1, got {self.representative_images}")
+        if not 1 <= self.views <= 36:
+            raise ValueError(f"views must be between 1 and 36, got {self.views}")
         if self.max_int8_drop_points < 0:
             raise ValueError(f"max_int8_drop_points must be >= 0, got {self.max_int8_drop_points}")
 
@@ -131,6 +134,18 @@ def _accuracy(classifier: Classifier, crops: Crops) -> tuple[float, np.ndarray]:
     return float((probabilities.argmax(axis=1) == crops.labels).mean()), probabilities
 
 
+def calibration_decisions(val: Crops, probabilities: np.ndarray, views: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The validation decisions the sorter will make, as (probabilities, labels, views fused):
+    every evenly spaced `views`-view set of one session fused, where the data has sessions of
+    numbered views (the captures layout); single images otherwise."""
+    stems = [item.path.stem for item in val.items]
+    if views > 1 and all(stem.isdigit() for stem in stems):
+        fused, labels = fused_view_sets([item.group for item in val.items], [int(s) for s in stems], probabilities, val.labels, views)
+        if len(fused):
+            return fused, labels, views
+    return probabilities, val.labels, 1
+
+
 def read_run(run_dir: Path) -> tuple[TrainConfig, list[str], Split]:
     """The config, class list and split of a finished training run."""
     run_dir = Path(run_dir)
@@ -170,22 +185,30 @@ def export_bundle(
         val_accuracy, val_probabilities = _accuracy(int8_classifier, val)
     print(f"test accuracy on {len(test.items)} images: float32 {100 * float_accuracy:.2f}%, int8 {100 * int8_accuracy:.2f}%")
     check_int8_accuracy(float_accuracy, int8_accuracy, force, export.max_int8_drop_points)
-    threshold = reject_threshold(val_probabilities, val.labels, export.threshold)
-    accepted = val_probabilities.max(axis=1) >= threshold
+    decisions, decision_labels, fused = calibration_decisions(val, val_probabilities, export.views)
+    threshold = reject_threshold(decisions, decision_labels, export.threshold)
+    accepted = decisions.max(axis=1) >= threshold
     metrics = {
         "test_accuracy_float32": float_accuracy,
         "test_accuracy_int8": int8_accuracy,
         "test_images": len(test.items),
         "val_accuracy_int8": val_accuracy,
         "val_images": len(val.items),
+        # The threshold is calibrated on what the sorter decides: `threshold_views` views fused.
+        "threshold_views": fused,
+        "val_decisions": len(decisions),
+        "val_decision_accuracy": float((decisions.argmax(axis=1) == decision_labels).mean()),
         "val_reject_rate": float(1.0 - accepted.mean()),
-        "val_accepted_precision": float((val_probabilities.argmax(axis=1) == val.labels)[accepted].mean())
+        "val_accepted_precision": float((decisions.argmax(axis=1) == decision_labels)[accepted].mean())
         if accepted.any()
         else 0.0,
         "threshold_rule": {"target_precision": export.threshold.target_precision, "floor_percentile": export.threshold.floor_percentile},
         "skipped_images": test.skipped + val.skipped,
     }
-    print(f"reject threshold {threshold:.3f} (rejects {100 * metrics['val_reject_rate']:.1f}% of validation images)")
+    what = f"{len(decisions)} fused {fused}-view sets" if fused > 1 else f"{len(decisions)} single images"
+    print(f"reject threshold {threshold:.3f}, calibrated on {what} of the validation split: accuracy "
+          f"{100 * metrics['val_decision_accuracy']:.1f}%, rejects {100 * metrics['val_reject_rate']:.1f}%, "
+          f"precision of the rest {100 * metrics['val_accepted_precision']:.1f}%")
     try:
         return write_bundle(out_dir, models, classes, _metadata(config, "int8", threshold, fingerprint, metrics))
     except BaseException:

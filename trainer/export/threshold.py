@@ -43,3 +43,36 @@ def reject_threshold(probabilities: np.ndarray, labels: np.ndarray, rule: Thresh
     by_precision = float(top1[order][meets[-1]]) if len(meets) else float(top1[order][0])
     floor = float(np.percentile(top1[correct], rule.floor_percentile)) if correct.any() else 1.0
     return float(min(1.0, max(by_precision, floor)))
+
+
+def evenly_spaced_view_sets(views: int, k: int) -> list[tuple[int, ...]]:
+    """Every set of `k` views about 360/k degrees apart (as the sort loop takes them) among a
+    session's `views` evenly spaced ones, one per starting view; none when views < k."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if views < k:
+        return []
+    return sorted({tuple(sorted((start + round(i * views / k)) % views for i in range(k))) for start in range(views)})
+
+
+def fused_view_sets(
+    sessions: list[str], view_indices: list[int], probabilities: np.ndarray, labels: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fused probabilities, labels) of every evenly spaced k-view set within each session,
+    fused exactly as the device fuses a brick's views. Images are grouped by `sessions[i]`
+    and placed by `view_indices[i]`; a session whose views are not 0..V-1 is skipped."""
+    from device.sort.fusion import fuse_views
+
+    by_session: dict[str, dict[int, int]] = {}
+    for row, (session, view) in enumerate(zip(sessions, view_indices)):
+        by_session.setdefault(session, {})[view] = row
+    fused, fused_labels = [], []
+    for rows in by_session.values():
+        if sorted(rows) != list(range(len(rows))):
+            continue  # views missing (unreadable images): the spacing is unknown
+        for view_set in evenly_spaced_view_sets(len(rows), k):
+            picked = [rows[v] for v in view_set]
+            fused.append(fuse_views(probabilities[picked]))
+            fused_labels.append(labels[picked[0]])
+    classes = probabilities.shape[1] if probabilities.ndim == 2 else 0
+    return np.array(fused, dtype=np.float64).reshape(-1, classes), np.array(fused_labels, dtype=np.int64)
