@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -89,21 +90,22 @@ def build_bundle(folder: Path) -> Path:
     return folder
 
 
-def load_frames(count: int) -> list[np.ndarray]:
-    """Real turntable photos (RGB) when ../shared is here, else generated table+brick frames."""
+def iter_frames(count: int) -> Iterator[np.ndarray]:
+    """Real turntable photos (RGB) when ../shared is here, else generated table+brick frames;
+    one at a time, as a camera delivers them, so the peak RSS is not a pile of decoded frames."""
     import cv2
 
     paths = sorted((SHARED / "datasets" / "turntable-10").glob("*/*.jpg"))[:: 7][:count]
+    for path in paths:
+        yield cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     if paths:
-        return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths]
+        return
     rng = np.random.default_rng(0)
-    frames = []
     for _ in range(count):
         frame = np.clip(rng.normal((205, 160, 200), 4, (300, 300, 3)), 0, 255).astype(np.uint8)
         x, y = rng.integers(40, 180, 2)
         frame[y : y + 70, x : x + 50] = rng.integers(0, 256, 3)
-        frames.append(frame)
-    return frames
+        yield frame
 
 
 def measure(bundle: Path, frame_count: int, threads: int) -> dict:
@@ -116,12 +118,11 @@ def measure(bundle: Path, frame_count: int, threads: int) -> dict:
     from device.vision.crop import crop_for_model
     from device.vision.still import find_brick_in_still
 
-    frames = load_frames(frame_count)
     classifier = Classifier(bundle, num_threads=threads)
     for _ in range(10):  # warm-up: the first invokes prepare XNNPACK
         classifier.probabilities([np.zeros((*INPUT_HW, 3), np.uint8)])
     stages: dict[str, list[float]] = {"detect": [], "crop_resize": [], "invoke": [], "post": []}
-    for frame in frames:
+    for frame in iter_frames(frame_count):
         t0 = time.perf_counter()
         box = find_brick_in_still(frame)
         t1 = time.perf_counter()
@@ -137,7 +138,7 @@ def measure(bundle: Path, frame_count: int, threads: int) -> dict:
     return {
         "median_ms": {name: float(np.median(values)) for name, values in stages.items()},
         "backend": classifier.backend,
-        "frames": len(frames),
+        "frames": len(stages["detect"]),
         "real_photos": bool(sorted((SHARED / "datasets" / "turntable-10").glob("*/*.jpg"))[:1]),
         "tensorflow_imported": "tensorflow" in sys.modules,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux: kB
