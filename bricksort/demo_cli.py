@@ -61,15 +61,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="parent folder of the run's folder (default demo-out)")
     parser.add_argument("--parts", nargs="+", default=list(PART_IDS), metavar="PART", help=f"parts to render and sort (default: all {len(PART_IDS)})")
-    parser.add_argument("--bricks-per-part", type=int, default=24, help="simulated bricks per part to train on (default 24)")
-    parser.add_argument("--views", type=int, default=8, help="turntable views per training brick (default 8)")
+    parser.add_argument("--bricks-per-part", type=int, default=80, help="simulated bricks per part to train on (default 80)")
+    parser.add_argument("--views", type=int, default=3, help="turntable views per training brick (default 3)")
     parser.add_argument("--eval-bricks-per-part", type=int, default=4, help="fresh bricks per part for the evaluation (default 4)")
     parser.add_argument("--sort-bricks", type=int, default=100, help="bricks the feeder drops on the table (default 100)")
     parser.add_argument("--sort-views", type=int, default=3, help="views per brick while sorting (default 3)")
     parser.add_argument("--time-scale", type=float, default=0.1, help="mechanical time factor: 1 real time, 0 instant (default 0.1)")
     parser.add_argument("--weights", choices=("auto", "imagenet", "none"), default="auto",
                         help="backbone weights: auto = ImageNet if on disk, else from scratch (default auto)")
-    parser.add_argument("--epochs", type=int, default=40, help="most epochs for the head (early stopping on validation loss; default 40)")
+    parser.add_argument("--epochs", type=int, default=80, help="most epochs for the head (early stopping on validation loss; default 80)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rendered data, the split and the feeder (default 0)")
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/bricksort"),
                         help="cache of bottleneck features and crop descriptors, reused by later runs (default ~/.cache/bricksort)")

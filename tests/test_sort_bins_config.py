@@ -83,3 +83,17 @@ def test_parts_unknown_to_the_model_and_labels_without_a_bin_are_reported():
     config = bins_config_from_dict({"reject_bin": 0, "bin": [{"index": 1, "parts": ["3001", "3O01"]}]})
     assert config.unknown_parts(["3001", "3002"]) == ["3O01"]
     assert config.unmapped_labels(["3001", "3002"]) == ["3002"]
+
+
+def test_parts_sharing_a_bin_pool_their_probability_so_an_unsure_part_can_still_have_a_sure_bin():
+    bins = bins_config_from_dict(
+        {"reject_bin": 0, "bin": [{"index": 1, "parts": ["3001", "3003"]}, {"index": 2, "parts": ["3004"]}]}
+    )
+    labels = ["3001", "3003", "3004", "3039"]  # 3039 is in no bin: unmapped goes to the reject bin
+
+    assert bins.choose_bin([0.45, 0.45, 0.05, 0.05], labels, 0.8) == (1, pytest.approx(0.9))
+    assert bins.choose_bin([0.05, 0.05, 0.85, 0.05], labels, 0.8) == (2, pytest.approx(0.85))
+    assert bins.choose_bin([0.3, 0.1, 0.5, 0.1], labels, 0.8) == (0, pytest.approx(0.5))  # unsure of every bin
+    assert bins.choose_bin([0.0, 0.0, 0.1, 0.9], labels, 0.8)[0] == 0  # sure, but of a part with no bin
+    with pytest.raises(ValueError, match="3 probabilities for 4 labels"):
+        bins.choose_bin([0.2, 0.3, 0.5], labels, 0.8)

@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from device.capture.manifest import validate_id
 
@@ -50,6 +50,21 @@ class BinsConfig:
             if part in spec.parts:
                 return spec.index
         return self.unmapped_bin
+
+    def choose_bin(self, fused: Sequence[float], labels: Sequence[str], reject_threshold: float) -> tuple[int, float]:
+        """(chute position, its probability) for a brick whose fused part probabilities are `fused`.
+
+        Parts that share a bin pool their probability, so a model torn between two parts of one
+        bin (3001 or 3003, both "2xN bricks") is sure of the bin; the brick is rejected only
+        when the most probable bin holds less than `reject_threshold`."""
+        if len(fused) != len(labels):
+            raise ValueError(f"{len(fused)} probabilities for {len(labels)} labels")
+        mass: dict[int, float] = {}
+        for label, probability in zip(labels, fused):
+            index = self.bin_for(label)
+            mass[index] = mass.get(index, 0.0) + float(probability)
+        best = max(mass, key=mass.__getitem__)
+        return (best if mass[best] >= reject_threshold else self.reject_bin), mass[best]
 
     def bin_name(self, index: int) -> str:
         """Display name of chute position `index`."""

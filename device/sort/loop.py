@@ -166,10 +166,12 @@ class SortLoop:
             frames = take_views(self.rig, self.eyes, self.settings.views)
             recognition = self.recogniser.recognise(frames)
             decision = recognition.decision
-            bin_index = self.bins.bin_for(decision.part)
-            best_guess = self.recogniser.labels[decision.index]
-            self.journal.record_decision(brick, recognition.view_scores, best_guess, decision.confidence, bin_index)
-            if self.review is not None and self.review.wants(decision.rejected, decision.confidence):
+            labels = self.recogniser.labels
+            bin_index, _ = self.bins.choose_bin(decision.fused, labels, self.recogniser.reject_threshold)
+            rejected = bin_index == self.bins.reject_bin
+            self.journal.record_decision(brick, recognition.view_scores, labels[decision.index], decision.confidence, bin_index)
+            # Part-level confidence: an unsure part is worth labelling even when its bin was sure.
+            if self.review is not None and self.review.wants(rejected, decision.confidence):
                 images = save_views(self.review.folder, brick, frames)
             eject(self.rig, self.eyes, bin_index, self.settings.push_retries)
         except TableNotClearError as exc:
