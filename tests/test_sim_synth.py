@@ -87,3 +87,17 @@ def test_cli_rejects_bad_input_with_a_clear_message_and_writes_nothing(tmp_path,
     assert main(["synth", str(out), "--quiet", *args]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_rig_look_renders_every_brick_under_the_twins_own_light_and_camera(tmp_path):
+    from dataclasses import asdict
+
+    from device.sim.look import Look
+
+    out = tmp_path / "rig"
+    synthesize(SynthConfig(out, PARTS, bricks_per_part=2, views=1, seed=5, size_hw=(64, 80), look=Look()), progress=False)
+    looks = {json.dumps(r.camera["look"], sort_keys=True) for r in iter_records(out)}
+    assert looks == {json.dumps(asdict(Look()), sort_keys=True)}
+    # without it, each brick has a look of its own
+    out = synthesize(SynthConfig(tmp_path / "any", PARTS, bricks_per_part=2, views=1, seed=5, size_hw=(64, 80)), progress=False).out
+    assert len({json.dumps(r.camera["look"], sort_keys=True) for r in iter_records(out)}) == 4

@@ -10,6 +10,7 @@ import numpy as np
 
 from device.capture.manifest import CaptureRecord, ManifestWriter, validate_id
 from device.sim.camera import CameraConfig
+from device.sim.look import Look
 from device.sim.parts import PART_IDS, part_spec
 from device.sim.renderer import Renderer
 from device.sim.scene import Brick, random_brick
@@ -30,6 +31,10 @@ class SynthConfig:
     seed: int = 0
     size_hw: tuple[int, int] = (300, 300)
     contact_sheet: Path | None = None
+    # None: each brick under its own random look (light, camera placement, noise), for models
+    # that must cope with any rig. A Look: every brick under that one, as a single rig with
+    # locked exposure photographs them (the digital twin sorts under `Look()`).
+    look: Look | None = None
 
     def __post_init__(self) -> None:
         if not self.parts:
@@ -106,9 +111,11 @@ def synthesize(config: SynthConfig, *, progress: bool = True) -> SynthSummary:
                 session = session_id(config.seed, part, index)
                 for view in range(config.views):
                     angle = view_angle(view, config.views)
-                    jpeg, box = renderer.render_jpeg(brick, angle, rng)
+                    jpeg, box = renderer.render_jpeg(brick, angle, rng, look=config.look)
                     writer.write_image(
-                        CaptureRecord(part, session, view, angle, box=box, camera=_ground_truth(brick), source="synth"),
+                        CaptureRecord(
+                            part, session, view, angle, box=box, camera=_ground_truth(brick, config.look), source="synth"
+                        ),
                         jpeg,
                     )
                     if view == 0 and config.contact_sheet is not None and index < SHEET_COLUMNS:
@@ -122,11 +129,11 @@ def synthesize(config: SynthConfig, *, progress: bool = True) -> SynthSummary:
     return SynthSummary(config.out, images, len(config.parts) * config.bricks_per_part, sheet)
 
 
-def _ground_truth(brick: Brick) -> dict:
-    """The manifest's camera field for a simulated frame: the session's look and the exact brick."""
+def _ground_truth(brick: Brick, look: Look | None) -> dict:
+    """The manifest's camera field for a simulated frame: the look it was rendered under and the exact brick."""
     return {
         "spec": "sim",
-        "look": asdict(brick.look),
+        "look": asdict(look if look is not None else brick.look),
         "brick": {
             "part": brick.part_id,
             "color": brick.color.name,
@@ -164,6 +171,7 @@ def run_synth(args) -> int:
         seed=args.seed,
         size_hw=(args.size[0], args.size[1]),
         contact_sheet=Path(args.contact_sheet) if args.contact_sheet else None,
+        look=Look() if args.rig_look else None,
     )
     summary = synthesize(config, progress=not args.quiet)
     print(f"wrote {summary.images} images of {summary.sessions} simulated bricks to {summary.out}")

@@ -13,6 +13,9 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed renders the same dataset")
     parser.add_argument("--size", type=int, nargs=2, default=(300, 300), metavar=("H", "W"), help="frame size in pixels")
     parser.add_argument("--contact-sheet", metavar="PATH", help="also write a PNG/JPEG grid of view 0 of the first bricks of each part")
+    parser.add_argument("--rig-look", action="store_true",
+                        help="render every brick under the digital twin's own light and camera (one rig, locked exposure) "
+                        "instead of a random look per brick")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
 
