@@ -52,6 +52,9 @@ class DemoConfig:
     bricks_per_part: int = 80
     views: int = 3
     eval_bricks_per_part: int = 4
+    # Train on bricks photographed by the rig that sorts them (the twin's light and camera), as a
+    # user captures on their own rig; False: a random look per brick (harder, for any rig).
+    rig_look: bool = True
     sort_bricks: int = 100
     sort_views: int = 3
     time_scale: float = 0.1
@@ -158,10 +161,14 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     say(f"bricksort demo: everything goes to {folder}\n{why}")
     stages = _Stages(6, say)
 
-    stages.start("synth", f"rendering {config.bricks_per_part} bricks x {config.views} views of {len(config.parts)} parts")
+    look = "the rig's own look" if config.rig_look else "a random look each"
+    stages.start("synth", f"rendering {config.bricks_per_part} bricks x {config.views} views of {len(config.parts)} parts ({look})")
     captures = folder / "captures"
     synth = synthesize(
-        SynthConfig(captures, config.parts, config.bricks_per_part, config.views, config.seed, contact_sheet=folder / "contact_sheet.png"),
+        SynthConfig(
+            captures, config.parts, config.bricks_per_part, config.views, config.seed,
+            contact_sheet=folder / "contact_sheet.png", look=_training_look(config),
+        ),
         progress=config.progress,
     )
     result.images = synth.images
@@ -189,6 +196,13 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     stages.end()
     result.stage_s = stages.times
     return result
+
+
+def _training_look(config: DemoConfig):
+    """The look bricks are rendered under: the twin's (`Look()`, what `DigitalTwin` sorts under) or each brick's own."""
+    from device.sim.look import Look
+
+    return Look() if config.rig_look else None
 
 
 def _audit(captures: Path, out: Path, config: DemoConfig, say: Callable[[str], None]) -> Path:
@@ -241,7 +255,10 @@ def _evaluate(bundle: Path, folder: Path, config: DemoConfig, result: DemoResult
 
     fresh = folder / "fresh-bricks"
     # Another seed: bricks (colours, poses, looks) the model has never seen.
-    synthesize(SynthConfig(fresh, config.parts, config.eval_bricks_per_part, 4, config.seed + 1000), progress=config.progress)
+    synthesize(
+        SynthConfig(fresh, config.parts, config.eval_bricks_per_part, 4, config.seed + 1000, look=_training_look(config)),
+        progress=config.progress,
+    )
     report = evaluate_bundle(bundle, fresh, folder / "evaluation")
     result.eval_accuracy, result.eval_images = report.accuracy, report.images
     result.reports["confusion matrix"] = Path(report.outputs["confusion_matrix"])

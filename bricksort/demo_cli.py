@@ -36,6 +36,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
         bricks_per_part=args.bricks_per_part,
         views=args.views,
         eval_bricks_per_part=args.eval_bricks_per_part,
+        rig_look=not args.any_look,
         sort_bricks=args.sort_bricks,
         sort_views=args.sort_views,
         time_scale=args.time_scale,
@@ -63,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--parts", nargs="+", default=list(PART_IDS), metavar="PART", help=f"parts to render and sort (default: all {len(PART_IDS)})")
     parser.add_argument("--bricks-per-part", type=int, default=80, help="simulated bricks per part to train on (default 80)")
     parser.add_argument("--views", type=int, default=3, help="turntable views per training brick (default 3)")
+    parser.add_argument("--any-look", action="store_true",
+                        help="render training bricks under random light and camera placements instead of the rig's own "
+                        "(harder: a model for any rig; the sorting rig keeps its own look)")
     parser.add_argument("--eval-bricks-per-part", type=int, default=4, help="fresh bricks per part for the evaluation (default 4)")
     parser.add_argument("--sort-bricks", type=int, default=100, help="bricks the feeder drops on the table (default 100)")
     parser.add_argument("--sort-views", type=int, default=3, help="views per brick while sorting (default 3)")

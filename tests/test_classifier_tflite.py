@@ -151,3 +151,20 @@ def test_classify_cli_reports_an_unreadable_image_and_classifies_the_rest(int8_b
 def test_classify_cli_with_a_missing_bundle_exits_2(tmp_path, capsys):
     assert main(["classify", str(tmp_path / "nowhere"), str(tmp_path / "x.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_bundle_trained_on_older_crops_is_used_with_a_warning_to_re_export(int8_bundle, tmp_path, capsys):
+    from device.classifier.bundle import preprocessing_warning
+    from device.vision.crop import PREPROCESSING_VERSION
+
+    assert preprocessing_warning(load_bundle(int8_bundle).metadata) is None
+    old = tmp_path / "old"
+    shutil.copytree(int8_bundle, old)
+    meta = json.loads((old / METADATA_FILE).read_text())
+    meta["preprocessing_version"] = PREPROCESSING_VERSION - 1
+    (old / METADATA_FILE).write_text(json.dumps(meta))
+    image = tmp_path / "brick.png"
+    cv2.imwrite(str(image), np.full((60, 60, 3), 200, np.uint8))
+
+    assert main(["classify", str(old), str(image)]) == 0
+    assert f"preprocessing version {PREPROCESSING_VERSION - 1}" in capsys.readouterr().err

@@ -131,6 +131,19 @@ def _labels_from_json(raw: Any, source: Path) -> list[str]:
     return [label for label, _ in sorted(raw.items(), key=lambda kv: kv[1])]
 
 
+def preprocessing_warning(metadata: BundleMetadata) -> str | None:
+    """A warning when the bundle was trained on crops taken by another version of the
+    preprocessing than this device code runs (its accuracy may have drifted), else None."""
+    from device.vision.crop import PREPROCESSING_VERSION
+
+    if metadata.preprocessing_version == PREPROCESSING_VERSION:
+        return None
+    return (
+        f"warning: the bundle was trained with preprocessing version {metadata.preprocessing_version}, this device "
+        f"crops with version {PREPROCESSING_VERSION}: re-export it from its run (`bricksort export`) to be sure of its accuracy"
+    )
+
+
 def load_bundle(path: Path | str) -> Bundle:
     """Load and validate a bundle folder; raises BundleError with the reason when unusable."""
     path = Path(path)

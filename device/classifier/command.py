@@ -35,6 +35,7 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def run_classify(args: argparse.Namespace) -> int:
     """Classify every image; an unreadable one is reported and skipped. Exit 1 if any failed."""
+    from device.classifier.bundle import preprocessing_warning
     from device.classifier.classifier import Classifier
 
     if args.top_k < 1:
@@ -45,6 +46,9 @@ def run_classify(args: argparse.Namespace) -> int:
         f"loaded {args.bundle} ({len(classifier.labels)} classes, input {classifier.input_hw[0]}x"
         f"{classifier.input_hw[1]}) with {classifier.backend} in {(time.perf_counter() - start) * 1e3:.1f} ms"
     )
+    warning = preprocessing_warning(classifier.bundle.metadata)
+    if warning:
+        print(warning, file=sys.stderr)
     failed = 0
     for path in args.images:
         try:

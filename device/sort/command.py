@@ -9,6 +9,7 @@ from pathlib import Path
 from types import FrameType
 
 from device.cameras.registry import make_camera, parse_spec
+from device.classifier.bundle import load_bundle, preprocessing_warning
 from device.sort.bins_config import BinsConfig, load_bins_config
 from device.sort.journal import format_summary, summarise
 from device.sort.loop import LoopSettings
@@ -95,6 +96,9 @@ def sort_command(args: argparse.Namespace) -> int:
     rig_config = load_rig_config(args.rig)
     bins = load_bins_config(args.bins, chute_positions=rig_config.chute.bins)
     recogniser = recogniser_from_bundle(str(args.bundle), args.threads)
+    warning = preprocessing_warning(load_bundle(args.bundle).metadata)
+    if warning:
+        print(warning)
     _check_labels(recogniser, bins)
     stop = StopRequest()
     stop.install()
