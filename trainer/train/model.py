@@ -17,6 +17,7 @@ from trainer.train.config import TrainConfig
 FEATURES_NAME = "features"
 HEAD_NAME = "head"
 CORE_NAME = "backbone"
+NORMALISE_NAME = "normalise"
 
 
 def _core(config: TrainConfig, weights: str | None) -> keras.Model:
@@ -43,7 +44,7 @@ def build_feature_extractor(config: TrainConfig) -> keras.Model:
         core.load_weights(weights)
     inputs = keras.Input(shape=(*config.input_hw, 3), name="image")
     # MobileNet V1/V2 were trained on [-1, 1]; V3 on the same, so one layer serves all.
-    scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="normalise")(inputs)
+    scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name=NORMALISE_NAME)(inputs)
     return keras.Model(inputs, core(scaled), name=FEATURES_NAME)
 
 
