@@ -40,6 +40,7 @@ class Correctable:
 
     @property
     def bias(self) -> keras.Variable:
+        """The variable that becomes the int8 conv's bias after folding."""
         return self.bn.beta if self.bn is not None else self.conv.bias
 
     def folded_kernel(self) -> np.ndarray:
@@ -67,6 +68,8 @@ def int8_rounding_error(kernel: np.ndarray) -> np.ndarray:
 
 
 def _producer(tensor) -> keras.layers.Layer:
+    # Keras 3 has no public way to walk a functional graph's edges; _keras_history and
+    # _inbound_nodes are what its own Functional model uses to do it.
     return tensor._keras_history.operation
 
 
