@@ -19,6 +19,10 @@ from device.sim.parts import PART_IDS
 
 BACKBONE_ALPHA = 0.35
 INPUT_HW = (160, 160)
+# Without pretrained weights the whole network learns: a smaller input keeps that within minutes
+# on a CPU (the head-only phase on random features would stay near chance).
+SCRATCH_INPUT_HW = (96, 96)
+SCRATCH_LEARNING_RATE = 2e-3
 WEIGHTS_CHOICES = ("auto", "imagenet", "none")
 
 
@@ -60,7 +64,8 @@ class DemoConfig:
     time_scale: float = 0.1
     weights: str = "auto"
     epochs: int = 80  # the most; training stops when validation loss has not improved for 8 epochs
-    input_hw: tuple[int, int] = INPUT_HW
+    input_hw: tuple[int, int] | None = None  # None: 160x160 on ImageNet weights, 96x96 from scratch
+    scratch_epochs: int = 6  # epochs of whole-network training when there are no ImageNet weights
     seed: int = 0
     cache_dir: Path = Path("~/.cache/bricksort")  # bottlenecks/ and crops/ below it, reused across runs
     progress: bool = True
@@ -83,7 +88,9 @@ class DemoConfig:
             raise ValueError(f"time-scale must be >= 0, got {self.time_scale}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if len(self.input_hw) != 2 or min(self.input_hw) < 32:
+        if self.scratch_epochs < 1:
+            raise ValueError(f"scratch-epochs must be >= 1, got {self.scratch_epochs}")
+        if self.input_hw is not None and (len(self.input_hw) != 2 or min(self.input_hw) < 32):
             raise ValueError(f"input size must be (height, width), each >= 32, got {self.input_hw}")
 
 
@@ -156,7 +163,7 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     if folder.exists():
         raise FileExistsError(f"demo folder {folder} already exists: wait a second and run again")
     folder.mkdir(parents=True)
-    weights, why = choose_weights(config.weights, config.input_hw)
+    weights, why = choose_weights(config.weights, config.input_hw or INPUT_HW)
     result = DemoResult(folder=folder, weights=weights)
     say(f"bricksort demo: everything goes to {folder}\n{why}")
     stages = _Stages(6, say)
@@ -177,11 +184,12 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     stages.start("audit", "auditing the dataset (unreadable files, duplicates, leak-free split)")
     result.reports["audit"] = _audit(captures, folder / "audit", config, say)
 
-    h, w = config.input_hw
-    stages.start("train", f"training MobileNetV2 {BACKBONE_ALPHA} at {h}x{w} ({weights} weights)")
+    input_hw = config.input_hw or (INPUT_HW if weights == "imagenet" else SCRATCH_INPUT_HW)
+    how = "ImageNet weights, head on cached features" if weights == "imagenet" else "from scratch, the whole network"
+    stages.start("train", f"training MobileNetV2 {BACKBONE_ALPHA} at {input_hw[0]}x{input_hw[1]} ({how})")
     from trainer.train.history import CURVES_FILE
 
-    run_dir = _train(captures, folder / "run", weights, config)
+    run_dir = _train(captures, folder / "run", weights, input_hw, config)
     result.reports["training curves"] = run_dir / CURVES_FILE
 
     stages.start("export", "exporting the int8 TFLite bundle (checked on the test split with the device's classifier)")
@@ -217,20 +225,26 @@ def _audit(captures: Path, out: Path, config: DemoConfig, say: Callable[[str], N
     return report
 
 
-def _train(captures: Path, run_dir: Path, weights: str, config: DemoConfig) -> Path:
+def _train(captures: Path, run_dir: Path, weights: str, input_hw: tuple[int, int], config: DemoConfig) -> Path:
     from trainer.train.config import TrainConfig
     from trainer.train.run import run_training
 
+    common = dict(
+        data_root=captures,
+        run_dir=run_dir,
+        alpha=BACKBONE_ALPHA,
+        input_hw=input_hw,
+        weights=weights,
+        seed=config.seed + 1,
+        cache_dir=Path(config.cache_dir).expanduser() / "bottlenecks",
+    )
+    if weights == "imagenet":
+        return run_training(TrainConfig(**common, epochs=config.epochs))
+    # One head epoch only gives phase 2 its starting checkpoint; then every layer learns.
     return run_training(
         TrainConfig(
-            data_root=captures,
-            run_dir=run_dir,
-            alpha=BACKBONE_ALPHA,
-            input_hw=config.input_hw,
-            weights=weights,
-            epochs=config.epochs,
-            seed=config.seed + 1,
-            cache_dir=Path(config.cache_dir).expanduser() / "bottlenecks",
+            **common, epochs=1, fine_tune_epochs=config.scratch_epochs, fine_tune_layers=10_000,
+            fine_tune_learning_rate=SCRATCH_LEARNING_RATE,
         )
     )
 

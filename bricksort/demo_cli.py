@@ -42,6 +42,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         weights=args.weights,
         epochs=args.epochs,
+        scratch_epochs=args.scratch_epochs,
         seed=args.seed,
         cache_dir=args.cache,
         progress=not args.quiet,
@@ -74,6 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--weights", choices=("auto", "imagenet", "none"), default="auto",
                         help="backbone weights: auto = ImageNet if on disk, else from scratch (default auto)")
     parser.add_argument("--epochs", type=int, default=80, help="most epochs for the head (early stopping on validation loss; default 80)")
+    parser.add_argument("--scratch-epochs", type=int, default=6,
+                        help="epochs of whole-network training when no ImageNet weights are found (default 6)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rendered data, the split and the feeder (default 0)")
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/bricksort"),
                         help="cache of bottleneck features and crop descriptors, reused by later runs (default ~/.cache/bricksort)")

@@ -22,6 +22,7 @@ def toy_config(tmp_path: Path, **overrides) -> DemoConfig:
         time_scale=0.0,
         weights="none",
         epochs=2,
+        scratch_epochs=1,
         input_hw=(64, 64),
         cache_dir=tmp_path / "cache",
         progress=False,

@@ -75,3 +75,25 @@ def test_bad_thresholds_are_rejected():
         DuplicateConfig(near_threshold=1.5)
     with pytest.raises(ValueError, match="identical_rms"):
         DuplicateConfig(identical_rms=-1)
+
+
+def test_threads_storing_the_same_image_at_once_do_not_trip_over_each_others_temp_file(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+    import numpy as np
+
+    from trainer.data.analysis import image_facts
+    from trainer.data.crops import CropConfig
+
+    image = tmp_path / "brick.png"
+    frame = np.full((64, 64, 3), 230, np.uint8)
+    frame[20:40, 24:44] = (200, 30, 30)
+    cv2.imwrite(str(image), frame)
+    copies = [tmp_path / f"copy{i}.png" for i in range(16)]  # same bytes: one cache entry
+    for copy in copies:
+        copy.write_bytes(image.read_bytes())
+    with ThreadPoolExecutor(8) as pool:
+        facts = list(pool.map(lambda p: image_facts(p, CropConfig(), tmp_path / "cache"), copies))
+    assert all(f.problem is None for f in facts) and len({f.sha256 for f in facts}) == 1
+    assert not list((tmp_path / "cache").rglob("*.tmp.npz"))

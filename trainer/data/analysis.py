@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -54,7 +55,8 @@ def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray] | None:
 
 def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    # Process and thread in the name: two threads storing the same duplicate image must not share a temp file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
     np.savez(tmp, info=json.dumps(asdict(info)), descriptor=descriptor, thumbnail=thumbnail)
     os.replace(tmp, path)  # atomic: parallel workers or runs never see half a file
 

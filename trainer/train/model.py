@@ -90,14 +90,24 @@ def calibrate_batch_norm(features: keras.Model, images: np.ndarray) -> None:
             layer.momentum = momentum
 
 
-def unfreeze_top(features: keras.Model, layers: int) -> int:
-    """Make the top `layers` backbone layers trainable (BatchNorm stays frozen: small batches
-    would wreck its statistics). Returns how many weight-carrying layers were unfrozen."""
+# Keras' MobileNets keep 99.9% of their BatchNorm statistics per step; a network learning from
+# scratch changes faster than that, and its validation loss stays at chance for epochs.
+SCRATCH_BATCH_NORM_MOMENTUM = 0.9
+
+
+def unfreeze_top(features: keras.Model, layers: int, from_scratch: bool = False) -> int:
+    """Make the top `layers` backbone layers trainable. BatchNorm stays frozen on pretrained
+    weights (small batches would wreck its statistics); `from_scratch` (no pretrained weights)
+    trains it too, with faster-moving statistics. Returns how many weight-carrying layers were
+    unfrozen."""
     core = features.get_layer(CORE_NAME)
     core.trainable = True
     cut = max(0, len(core.layers) - layers)
     unfrozen = 0
     for index, layer in enumerate(core.layers):
-        layer.trainable = index >= cut and not isinstance(layer, keras.layers.BatchNormalization)
+        is_norm = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = index >= cut and (from_scratch or not is_norm)
+        if is_norm and layer.trainable:
+            layer.momentum = SCRATCH_BATCH_NORM_MOMENTUM
         unfrozen += bool(layer.trainable and layer.weights)
     return unfrozen

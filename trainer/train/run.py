@@ -192,7 +192,7 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
         with distribution_strategy().scope():
             model, features, _ = build_classifier(config, len(data.classes))
             model.load_weights(config.run_dir / BEST_WEIGHTS)
-            unfreeze_top(features, config.fine_tune_layers)
+            unfreeze_top(features, config.fine_tune_layers, from_scratch=config.weights == "none")
             model.compile(
                 optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate), loss=_loss(), metrics=["accuracy"]
             )
