@@ -158,6 +158,7 @@ class _Stages:
 def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResult:
     """Run every stage into a fresh folder under `config.out` and return the figures."""
     from device.sim.synth import SynthConfig, synthesize
+    from trainer.train.history import CURVES_FILE
 
     folder = Path(config.out) / datetime.now().strftime("%Y%m%d-%H%M%S")
     if folder.exists():
@@ -187,8 +188,6 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     input_hw = config.input_hw or (INPUT_HW if weights == "imagenet" else SCRATCH_INPUT_HW)
     how = "ImageNet weights, head on cached features" if weights == "imagenet" else "from scratch, the whole network"
     stages.start("train", f"training MobileNetV2 {BACKBONE_ALPHA} at {input_hw[0]}x{input_hw[1]} ({how})")
-    from trainer.train.history import CURVES_FILE
-
     run_dir = _train(captures, folder / "run", weights, input_hw, config)
     result.reports["training curves"] = run_dir / CURVES_FILE
 
@@ -240,11 +239,13 @@ def _train(captures: Path, run_dir: Path, weights: str, input_hw: tuple[int, int
     )
     if weights == "imagenet":
         return run_training(TrainConfig(**common, epochs=config.epochs))
-    # One head epoch only gives phase 2 its starting checkpoint; then every layer learns.
+    # One head epoch only gives phase 2 its starting checkpoint; then every layer learns. The
+    # head's feature noise and heavy dropout suit strong pretrained features; on a network
+    # that starts from nothing they drown what little it has learnt (loss stays at ln(classes)).
     return run_training(
         TrainConfig(
             **common, epochs=1, fine_tune_epochs=config.scratch_epochs, fine_tune_layers=10_000,
-            fine_tune_learning_rate=SCRATCH_LEARNING_RATE,
+            fine_tune_learning_rate=SCRATCH_LEARNING_RATE, feature_noise=0.0, dropout=0.2, hidden_units=0,
         )
     )
 

@@ -4,18 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from tiny_training import CORRUPT_NAME, exported_bundle
+from tiny_training import CORRUPT_NAME
 from tiny_brick_photos import write_class_folders
-
-
-@pytest.fixture(scope="session")
-def base(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "trainer"
-
-
-@pytest.fixture(scope="session")
-def bundle_dir(base):
-    return exported_bundle(base)
 
 
 def test_evaluate_cli_writes_json_png_and_html(base, bundle_dir, tmp_path):

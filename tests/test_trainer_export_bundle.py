@@ -5,17 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tiny_training import CORRUPT_NAME, exported_bundle, trained_run
-
-
-@pytest.fixture(scope="session")
-def base(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "trainer"
-
-
-@pytest.fixture(scope="session")
-def bundle_dir(base):
-    return exported_bundle(base)
+from tiny_training import CORRUPT_NAME, trained_run
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,6 @@ from tiny_training import CORRUPT_NAME, tiny_config, trained_run
 
 
 @pytest.fixture(scope="session")
-def base(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "trainer"
-
-
-@pytest.fixture(scope="session")
 def run_dir(base):
     return trained_run(base)
 
