@@ -33,3 +33,17 @@ def test_config_round_trips_through_the_run_folder(tmp_path):
 def test_loading_a_folder_that_is_not_a_run_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a bricksort training run"):
         TrainConfig.load(tmp_path)
+
+
+def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_path):
+    from bricksort.cli import build_parser
+    from trainer.train.cli_options import config_from_args
+
+    args = build_parser().parse_args(
+        ["train", str(tmp_path), "--runs", str(tmp_path / "runs"), "--weights", "none", "--fine-tune", "6",
+         "--fine-tune-layers", "1000", "--fine-tune-learning-rate", "0.002"]
+    )
+    config = config_from_args(args)
+    assert (config.weights, config.fine_tune_epochs, config.fine_tune_layers) == ("none", 6, 1000)
+    assert config.fine_tune_learning_rate == 0.002
+    assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default

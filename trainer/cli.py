@@ -53,6 +53,10 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--weights", help="imagenet (default), none, or a backbone weights file")
     train.add_argument("--epochs", type=int, help="phase-1 epochs (default 40)")
     train.add_argument("--fine-tune", type=int, dest="fine_tune_epochs", help="phase-2 epochs (default 0)")
+    train.add_argument("--fine-tune-layers", type=int,
+                       help="backbone layers, from the top, that phase 2 trains (default 20; more than the backbone "
+                       "has = all of it, as training from scratch with --weights none needs)")
+    train.add_argument("--fine-tune-learning-rate", type=float, help="phase-2 learning rate (default 1e-4)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--allow-flip", action="store_true", default=None, help="horizontal flips (not for mirror-twin parts)")

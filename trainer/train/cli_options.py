@@ -15,6 +15,8 @@ _FIELDS = {
     "weights": "weights",
     "epochs": "epochs",
     "fine_tune_epochs": "fine_tune_epochs",
+    "fine_tune_layers": "fine_tune_layers",
+    "fine_tune_learning_rate": "fine_tune_learning_rate",
     "batch_size": "batch_size",
     "learning_rate": "learning_rate",
     "allow_flip": "allow_flip",
