@@ -23,6 +23,7 @@ INPUT_HW = (160, 160)
 # on a CPU (the head-only phase on random features would stay near chance).
 SCRATCH_INPUT_HW = (96, 96)
 SCRATCH_LEARNING_RATE = 2e-3
+SCRATCH_AUGMENT_STRENGTH = 0.1  # turns of +-36 degrees, light +-1.5%: full-strength changes slow it to a crawl
 WEIGHTS_CHOICES = ("auto", "imagenet", "none")
 
 
@@ -241,11 +242,13 @@ def _train(captures: Path, run_dir: Path, weights: str, input_hw: tuple[int, int
         return run_training(TrainConfig(**common, epochs=config.epochs))
     # One head epoch only gives phase 2 its starting checkpoint; then every layer learns. The
     # head's feature noise and heavy dropout suit strong pretrained features; on a network
-    # that starts from nothing they drown what little it has learnt (loss stays at ln(classes)).
+    # that starts from nothing they drown what little it has learnt (loss stays at ln(classes)),
+    # and so does full-strength augmentation within a few epochs; smaller batches give more steps.
     return run_training(
         TrainConfig(
             **common, epochs=1, fine_tune_epochs=config.scratch_epochs, fine_tune_layers=10_000,
             fine_tune_learning_rate=SCRATCH_LEARNING_RATE, feature_noise=0.0, dropout=0.2, hidden_units=0,
+            augment_strength=SCRATCH_AUGMENT_STRENGTH, batch_size=32,
         )
     )
 

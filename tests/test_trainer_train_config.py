@@ -16,6 +16,7 @@ from trainer.train.config import TrainConfig
         ({"dropout": 1.0}, "dropout"),
         ({"val_fraction": 0.5, "test_fraction": 0.45}, "at least 10%"),
         ({"margin": -0.1}, "margin"),
+        ({"augment_strength": 1.5}, "augment_strength"),
     ],
 )
 def test_bad_config_is_rejected(tmp_path, overrides, message):

@@ -35,6 +35,7 @@ class TrainConfig:
     feature_noise: float = 0.3  # std of Gaussian noise on features while training the head
     patience: int = 8  # phase-1 early stop on val loss
     allow_flip: bool = False  # only for sets without mirror-twin parts
+    augment_strength: float = 1.0  # scales phase 2's rotation, light, zoom and shift ranges (0: none)
     class_weights: bool = True
     seed: int = 1
     val_fraction: float = 0.15
@@ -73,6 +74,8 @@ class TrainConfig:
             raise ValueError("val_fraction and test_fraction must each be in (0, 1)")
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
+        if not 0.0 <= self.augment_strength <= 1.0:
+            raise ValueError(f"augment_strength must be in [0, 1], got {self.augment_strength}")
         if self.feature_noise < 0:
             raise ValueError(f"feature_noise must be >= 0, got {self.feature_noise}")
         if self.margin < 0:
