@@ -42,9 +42,9 @@ def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_pat
 
     args = build_parser().parse_args(
         ["train", str(tmp_path), "--runs", str(tmp_path / "runs"), "--weights", "none", "--fine-tune", "6",
-         "--fine-tune-layers", "1000", "--fine-tune-learning-rate", "0.002"]
+         "--fine-tune-layers", "1000", "--fine-tune-learning-rate", "0.002", "--augment-strength", "0.1"]
     )
     config = config_from_args(args)
     assert (config.weights, config.fine_tune_epochs, config.fine_tune_layers) == ("none", 6, 1000)
-    assert config.fine_tune_learning_rate == 0.002
+    assert (config.fine_tune_learning_rate, config.augment_strength) == (0.002, 0.1)
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
