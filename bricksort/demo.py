@@ -121,9 +121,9 @@ class DemoResult:
 
 def choose_weights(requested: str, input_hw: tuple[int, int] = INPUT_HW) -> tuple[str, str]:
     """("imagenet" or "none", a sentence saying why) for the requested choice."""
-    found = local_imagenet_weights(BACKBONE_ALPHA, input_hw)
     if requested == "none":
         return "none", "training from scratch (--weights none)"
+    found = local_imagenet_weights(BACKBONE_ALPHA, input_hw)
     if found is not None:
         return "imagenet", f"ImageNet MobileNetV2 weights found locally: {found}"
     where = " or ".join(str(d) for d in keras_weights_dirs())

@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from bricksort.demo import WEIGHTS_CHOICES, DemoConfig
 from device.sim.parts import PART_IDS
 
 DESCRIPTION = """\
@@ -28,7 +29,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
     """Handler of `bricksort demo`; exit 1 when a brick is unaccounted for or journal and world disagree."""
     # TensorFlow's C++ start-up chatter would bury the demo's own progress.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from bricksort.demo import DemoConfig, format_summary, run_demo
+    from bricksort.demo import format_summary, run_demo
 
     config = DemoConfig(
         out=args.out,
@@ -61,24 +62,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", type=Path, default=Path("demo-out"), help="parent folder of the run's folder (default demo-out)")
-    parser.add_argument("--parts", nargs="+", default=list(PART_IDS), metavar="PART", help=f"parts to render and sort (default: all {len(PART_IDS)})")
-    parser.add_argument("--bricks-per-part", type=int, default=80, help="simulated bricks per part to train on (default 80)")
-    parser.add_argument("--views", type=int, default=3, help="turntable views per training brick (default 3)")
+    # The defaults are DemoConfig's own, so the help and the API cannot drift apart.
+    d = DemoConfig()
+    parser.add_argument("--out", type=Path, default=d.out, help=f"parent folder of the run's folder (default {d.out})")
+    parser.add_argument("--parts", nargs="+", default=list(d.parts), metavar="PART", help=f"parts to render and sort (default: all {len(PART_IDS)})")
+    parser.add_argument("--bricks-per-part", type=int, default=d.bricks_per_part, help=f"simulated bricks per part to train on (default {d.bricks_per_part})")
+    parser.add_argument("--views", type=int, default=d.views, help=f"turntable views per training brick (default {d.views})")
     parser.add_argument("--any-look", action="store_true",
                         help="render training bricks under random light and camera placements instead of the rig's own "
                         "(harder: a model for any rig; the sorting rig keeps its own look)")
-    parser.add_argument("--eval-bricks-per-part", type=int, default=4, help="fresh bricks per part for the evaluation (default 4)")
-    parser.add_argument("--sort-bricks", type=int, default=100, help="bricks the feeder drops on the table (default 100)")
-    parser.add_argument("--sort-views", type=int, default=3, help="views per brick while sorting (default 3)")
-    parser.add_argument("--time-scale", type=float, default=0.1, help="mechanical time factor: 1 real time, 0 instant (default 0.1)")
-    parser.add_argument("--weights", choices=("auto", "imagenet", "none"), default="auto",
-                        help="backbone weights: auto = ImageNet if on disk, else from scratch (default auto)")
-    parser.add_argument("--epochs", type=int, default=80, help="most epochs for the head (early stopping on validation loss; default 80)")
-    parser.add_argument("--scratch-epochs", type=int, default=6,
-                        help="epochs of whole-network training when no ImageNet weights are found (default 6)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the rendered data, the split and the feeder (default 0)")
-    parser.add_argument("--cache", type=Path, default=Path("~/.cache/bricksort"),
-                        help="cache of bottleneck features and crop descriptors, reused by later runs (default ~/.cache/bricksort)")
+    parser.add_argument("--eval-bricks-per-part", type=int, default=d.eval_bricks_per_part,
+                        help=f"fresh bricks per part for the evaluation (default {d.eval_bricks_per_part})")
+    parser.add_argument("--sort-bricks", type=int, default=d.sort_bricks, help=f"bricks the feeder drops on the table (default {d.sort_bricks})")
+    parser.add_argument("--sort-views", type=int, default=d.sort_views, help=f"views per brick while sorting (default {d.sort_views})")
+    parser.add_argument("--time-scale", type=float, default=d.time_scale,
+                        help=f"mechanical time factor: 1 real time, 0 instant (default {d.time_scale:g})")
+    parser.add_argument("--weights", choices=WEIGHTS_CHOICES, default=d.weights,
+                        help=f"backbone weights: auto = ImageNet if on disk, else from scratch (default {d.weights})")
+    parser.add_argument("--epochs", type=int, default=d.epochs,
+                        help=f"most epochs for the head (early stopping on validation loss; default {d.epochs})")
+    parser.add_argument("--scratch-epochs", type=int, default=d.scratch_epochs,
+                        help=f"epochs of whole-network training when no ImageNet weights are found (default {d.scratch_epochs})")
+    parser.add_argument("--seed", type=int, default=d.seed, help=f"seed of the rendered data, the split and the feeder (default {d.seed})")
+    parser.add_argument("--cache", type=Path, default=d.cache_dir,
+                        help=f"cache of bottleneck features and crop descriptors, reused by later runs (default {d.cache_dir})")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run_demo_command)

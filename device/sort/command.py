@@ -95,10 +95,11 @@ def sort_command(args: argparse.Namespace) -> int:
     )
     rig_config = load_rig_config(args.rig)
     bins = load_bins_config(args.bins, chute_positions=rig_config.chute.bins)
-    recogniser = recogniser_from_bundle(str(args.bundle), args.threads)
-    warning = preprocessing_warning(load_bundle(args.bundle).metadata)
+    bundle = load_bundle(args.bundle)
+    warning = preprocessing_warning(bundle.metadata)
     if warning:
         print(warning)
+    recogniser = recogniser_from_bundle(bundle, args.threads)
     _check_labels(recogniser, bins)
     stop = StopRequest()
     stop.install()

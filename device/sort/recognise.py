@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from device.sort.fusion import Decision, decide, top_scores
 from device.vision.preprocess import model_input
+
+if TYPE_CHECKING:
+    from device.classifier.bundle import Bundle
 
 
 class ProbabilityModel(Protocol):
@@ -53,12 +56,13 @@ class Recogniser:
         return Recognition(probabilities, decision, top_scores(probabilities, self.labels))
 
 
-def recogniser_from_bundle(bundle_path: str, num_threads: int | None = None) -> Recogniser:
-    """Load the bundle's classifier once and take margin, input size and threshold from its metadata."""
-    from device.classifier.bundle import load_bundle
+def recogniser_from_bundle(bundle: Bundle | str, num_threads: int | None = None) -> Recogniser:
+    """Load the bundle's classifier once (from a folder path, or a bundle already loaded) and
+    take margin, input size and threshold from its metadata."""
+    from device.classifier.bundle import Bundle, load_bundle
     from device.classifier.classifier import Classifier
 
-    bundle = load_bundle(bundle_path)
+    bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     classifier = Classifier(bundle, num_threads=num_threads)
     meta = bundle.metadata
     return Recogniser(classifier, meta.input_hw, meta.crop_margin, meta.reject_threshold)
