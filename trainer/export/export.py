@@ -179,8 +179,9 @@ def export_bundle(
     fingerprint = dataset_fingerprint(load_dataset(config.data_root))
     with tempfile.TemporaryDirectory(prefix="bricksort-export-") as staging:
         staged = write_bundle(Path(staging), models, classes, _metadata(config, "int8", 0.0, fingerprint, {}))
-        float_accuracy, _ = _accuracy(Classifier(staged, quantization="float32"), test)
-        int8_classifier = Classifier(staged, quantization="int8")
+        threads = os.cpu_count() or 1
+        float_accuracy, _ = _accuracy(Classifier(staged, num_threads=threads, quantization="float32"), test)
+        int8_classifier = Classifier(staged, num_threads=threads, quantization="int8")
         int8_accuracy, _ = _accuracy(int8_classifier, test)
         val_accuracy, val_probabilities = _accuracy(int8_classifier, val)
     print(f"test accuracy on {len(test.items)} images: float32 {100 * float_accuracy:.2f}%, int8 {100 * int8_accuracy:.2f}%")

@@ -60,20 +60,10 @@ def class_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
 
 def _leak_free_split(dataset: Dataset, config: TrainConfig) -> Split:
     """Seeded, stratified split that keeps sessions, exact and near-duplicate sets on one side."""
-    from trainer.data.analysis import analyse_images
-    from trainer.data.duplicates import find_duplicates
+    from trainer.data.link_sets import duplicate_link_sets
 
-    facts = analyse_images([item.path for item in dataset.items], cache_dir=config.cache_dir.parent / CROPS_CACHE)
-    readable = [i for i, fact in enumerate(facts) if fact.problem is None]
-    findings = find_duplicates(
-        [dataset.items[i] for i in readable],
-        [facts[i].sha256 for i in readable],
-        np.stack([facts[i].descriptor for i in readable]),
-        np.stack([facts[i].thumbnail for i in readable]),
-    )
-    return make_split(
-        dataset, config.seed, config.val_fraction, config.test_fraction, groups=findings.link_sets()
-    )
+    groups = duplicate_link_sets(dataset, config.cache_dir.parent / CROPS_CACHE)
+    return make_split(dataset, config.seed, config.val_fraction, config.test_fraction, groups=groups)
 
 
 def prepare_run(config: TrainConfig) -> TrainingData:
