@@ -37,10 +37,11 @@ def recogniser(tmp_path_factory):
     return Recogniser(loaded.model, loaded.input_hw, loaded.margin, THRESHOLD)
 
 
-def make_loop(tmp_path, recogniser, queue, *, jam=0, vanish_on=None, views=3, should_stop=lambda: False, **settings):
+def make_loop(tmp_path, recogniser, queue, *, jam=0, vanish_on=None, views=3, should_stop=lambda: False, table=None, **settings):
     log: list[str] = []
-    table = FakeTable(queue=list(queue))
+    table = table or FakeTable(queue=list(queue))
     rig = FakeRig(table, log, jam=jam, vanish_on=vanish_on)
+    table.rig = rig
     camera = FakeCamera(table, log)
     camera.open()
     eyes = Eyes(camera, tmp_path / "background.npz", EyesConfig(learn_frames=2))
@@ -101,13 +102,53 @@ def test_loop_sorts_each_brick_into_its_parts_bin_and_journals_it(tmp_path, reco
     assert "bricks 4" in loop.status.stream.getvalue()
 
 
-def test_unsure_brick_goes_to_the_reject_bin_with_its_views_saved(tmp_path, recogniser):
-    loop, table, _, journal = make_loop(tmp_path, recogniser, [PURPLE], max_bricks=1)
+class TurningTable(FakeTable):
+    """A brick that shows `hidden` only at table angles half-way between the first look's views,
+    `face` everywhere else; remembers the table angle of every photo of a brick."""
+
+    def __init__(self, face, hidden=None):
+        super().__init__(queue=[face])
+        self.face, self.hidden, self.rig, self.angles = face, hidden or face, None, []
+
+    def frame(self):
+        image = super().frame()
+        if self.on_table is not None:
+            angle = self.rig.angle % 360
+            self.angles.append(angle)
+            image[34:62, 30:66] = self.hidden if round(angle) % 120 == 60 else self.face
+        return image
+
+
+def test_unsure_brick_gets_a_second_look_half_way_between_the_first_views_then_is_rejected(tmp_path, recogniser):
+    table = TurningTable(PURPLE)
+    loop, _, _, journal = make_loop(tmp_path, recogniser, [], table=table, max_bricks=1)
     loop.run()
     journal.close()
     (row,) = read_bricks(tmp_path / "journal.sqlite")
     assert row.outcome == REJECTED and row.bin == 0 and table.bins == {0: [PURPLE]}
-    assert row.confidence < THRESHOLD and len(row.images) == 3 and all(Path(p).is_file() for p in row.images)
+    assert row.confidence < THRESHOLD and len(row.views) == 6
+    assert len(row.images) == 6 and all(Path(p).is_file() for p in row.images)
+    photographed = sorted({round(a) for a in table.angles[-7:]})  # the settle frame, then the six views
+    assert {0, 60, 120, 180, 240, 300} <= set(photographed)
+
+
+def test_second_look_sorts_a_brick_whose_part_shows_between_the_first_views(tmp_path, recogniser):
+    table = TurningTable(PURPLE, hidden=class_colour(1))
+    loop, _, _, journal = make_loop(tmp_path, recogniser, [], table=table, max_bricks=1)
+    loop.run()
+    journal.close()
+    (row,) = read_bricks(tmp_path / "journal.sqlite")
+    assert (row.decision, row.bin, row.outcome) == ("3003", 2, SORTED) and len(row.views) == 6
+    assert table.bins == {2: [PURPLE]}
+
+
+def test_without_the_second_look_an_unsure_brick_is_rejected_after_its_first_views(tmp_path, recogniser):
+    table = TurningTable(PURPLE, hidden=class_colour(1))
+    loop, _, _, journal = make_loop(tmp_path, recogniser, [], table=table, max_bricks=1, second_look=False)
+    loop.run()
+    journal.close()
+    (row,) = read_bricks(tmp_path / "journal.sqlite")
+    assert row.outcome == REJECTED and len(row.views) == 3 and table.bins == {0: [PURPLE]}
 
 
 def test_jammed_brick_is_journalled_and_the_loop_stops_with_the_steppers_off(tmp_path, recogniser):

