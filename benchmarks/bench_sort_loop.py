@@ -45,7 +45,7 @@ def colour_test_setup(folder: Path):
 
 
 def run_twin(recogniser: Recogniser, bins: BinsConfig, factory, bricks: int, time_scale: float, folder: Path, seed: int,
-             parts: tuple[str, ...]) -> tuple[SimulatedRun, float, float]:
+             parts: tuple[str, ...], second_look: bool = True) -> tuple[SimulatedRun, float, float]:
     """Sort `bricks` bricks; returns the run, wall seconds of the sorting, and mechanical seconds of the moves."""
     kwargs = {} if factory is None else {"brick_factory": factory}
     twin = DigitalTwin(
@@ -66,7 +66,7 @@ def run_twin(recogniser: Recogniser, bins: BinsConfig, factory, bricks: int, tim
 
         loop.sort_one = timed
 
-    options = SessionOptions(journal=folder / f"journal-{seed}.sqlite", settings=LoopSettings(views=3), keep_below=0.0)
+    options = SessionOptions(journal=folder / f"journal-{seed}.sqlite", settings=LoopSettings(views=3, second_look=second_look), keep_below=0.0)
     run = sort_in_twin(twin, recogniser, bins, options, say=lambda _: None, on_loop=on_loop)
     wall = time.perf_counter() - marks["first"]
     first_turn = next(i for i, m in enumerate(twin.marlin.executed_moves) if m.command.startswith("G1 X"))
@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--real-time-bricks", type=int, default=5, help="bricks sorted in real time (0: skip)")
     parser.add_argument("--accuracy-bricks", type=int, default=500)
+    parser.add_argument("--no-second-look", action="store_true", help="reject unsure bricks after their first 3 views")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-sort-"))
     if args.bundle:
@@ -102,7 +103,7 @@ def main() -> None:
     print(f"rig: {example_rig_path()} (turntable {rig.turntable.speed:g} deg/s, chute {rig.chute.speed:g} deg/s, "
           f"pusher {rig.pusher.stroke_mm:g} mm at {rig.pusher.speed:g} mm/s)")
 
-    run, wall, _ = run_twin(recogniser, bins, factory, args.bricks, 0.0, folder, 1, parts)
+    run, wall, _ = run_twin(recogniser, bins, factory, args.bricks, 0.0, folder, 1, parts, not args.no_second_look)
     n = run.loop.bricks
     print(f"\n1. zero mechanical time, 3 views: {n} bricks in {wall:.2f} s wall = {60 * n / wall:.0f} bricks/min "
           f"({1000 * wall / n:.1f} ms per brick); reconciliation: {len(run.reconciliation.correct)} right bin, "
@@ -110,12 +111,12 @@ def main() -> None:
 
     print("\n2. realistic timing (rig file speeds and accelerations):")
     if args.real_time_bricks:
-        run, wall, mech = run_twin(recogniser, bins, factory, args.real_time_bricks, 1.0, folder, 2, parts)
+        run, wall, mech = run_twin(recogniser, bins, factory, args.real_time_bricks, 1.0, folder, 2, parts, not args.no_second_look)
         n = run.loop.bricks
         print(f"   (a) real time, {n} bricks: mechanical bound {mech / n:.3f} s/brick = {60 * n / mech:.1f} bricks/min; "
               f"measured {wall / n:.3f} s/brick = {60 * n / wall:.1f} bricks/min; {100 * mech / wall:.1f}% of the bound")
     s = args.time_scale
-    run, wall, mech = run_twin(recogniser, bins, factory, args.scaled_bricks, s, folder, 3, parts)
+    run, wall, mech = run_twin(recogniser, bins, factory, args.scaled_bricks, s, folder, 3, parts, not args.no_second_look)
     n = run.loop.bricks
     overhead = wall - s * mech  # the part of the wall time that was not (scaled) motion
     simulated = mech + overhead  # the same run with motion at real speed and the loop's overhead as measured
@@ -124,7 +125,7 @@ def main() -> None:
           f"{60 * n / simulated:.1f} bricks/min simulated vs bound {60 * n / mech:.1f}: {100 * mech / simulated:.1f}% of the bound")
 
     if args.bundle:
-        run, wall, _ = run_twin(recogniser, bins, None, args.accuracy_bricks, 0.0, folder, 4, parts)
+        run, wall, _ = run_twin(recogniser, bins, None, args.accuracy_bricks, 0.0, folder, 4, parts, not args.no_second_look)
         r = run.reconciliation
         total = r.fed
         print(f"\n3. accuracy on {total} fresh simulated bricks (feeder seed 4, not the training renders): "
