@@ -6,6 +6,8 @@ Every item carries a `group`: images of one group are near-duplicates by constru
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,6 +147,12 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def item_sha256s(items: list[ImageItem]) -> list[str]:
+    """`file_sha256` of every item's file, in order, one thread per core (hashing releases the GIL)."""
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda item: file_sha256(item.path), items))
 
 
 def dataset_fingerprint(dataset: Dataset, sha256s: dict[Path, str] | None = None) -> str:

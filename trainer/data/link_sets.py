@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from trainer.data.analysis import analyse_images
 from trainer.data.crops import CropConfig
-from trainer.data.dataset import Dataset, file_sha256
+from trainer.data.dataset import Dataset, item_sha256s
 from trainer.data.duplicates import DuplicateConfig, find_duplicates
 
 LINK_SETS_VERSION = 1  # bump when find_duplicates changes what it links
@@ -41,8 +40,7 @@ def duplicate_link_sets(
 ) -> list[list[Path]]:
     """Path sets (exact and near-duplicates) that must stay on one side of a split; crop
     descriptors are cached under `cache_dir` and the answer beside them in `link-sets/`."""
-    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
-        sha256s = list(pool.map(lambda item: file_sha256(item.path), dataset.items))
+    sha256s = item_sha256s(dataset.items)
     stored = cache_dir / "link-sets" / f"{link_sets_key(dataset, sha256s, crop, duplicates)}.json"
     try:
         return [[dataset.root / rel for rel in group] for group in json.loads(stored.read_text(encoding="utf-8"))]

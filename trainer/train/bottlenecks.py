@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from device.vision.crop import PREPROCESSING_VERSION
 from device.vision.preprocess import model_input
-from trainer.data.dataset import ImageItem, file_sha256
+from trainer.data.dataset import ImageItem, file_sha256, item_sha256s
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.train.config import TrainConfig
 
@@ -94,11 +94,6 @@ def load_crop(item: ImageItem, size_hw: tuple[int, int], margin: float) -> np.nd
     return model_input(read_image_rgb(item.path), size_hw, margin)
 
 
-def _hash_items(items: list[ImageItem], workers: int) -> list[str]:
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda item: file_sha256(item.path), items))
-
-
 def compute_bottlenecks(
     items: list[ImageItem],
     features: keras.Model,
@@ -110,7 +105,7 @@ def compute_bottlenecks(
     present; the rest are cropped in parallel and run through the backbone in batches."""
     cache = BottleneckCache(config.cache_dir / cache_key(config, extractor_id))
     workers = max(1, os.cpu_count() or 1)
-    hashes = _hash_items(items, workers)
+    hashes = item_sha256s(items)
     vectors: dict[int, np.ndarray] = {}
     for index, content_hash in enumerate(hashes):
         cached = cache.get(content_hash)
