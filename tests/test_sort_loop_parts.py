@@ -183,9 +183,9 @@ def test_stop_request_finishes_the_brick_in_hand_first(tmp_path, recogniser):
     )
     real_recognise = loop.recogniser.recognise
 
-    def recognise_then_ask_to_stop(frames):
+    def recognise_then_ask_to_stop(frames, earlier=None):
         state["stop"] = True  # as SIGTERM would, mid-brick
-        return real_recognise(frames)
+        return real_recognise(frames, earlier)
 
     loop.recogniser.recognise = recognise_then_ask_to_stop
     result = loop.run()

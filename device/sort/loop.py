@@ -172,8 +172,9 @@ class SortLoop:
             frames = take_views(self.rig, self.eyes, self.settings.views)
             recognition, bin_index = self._decide(frames)
             if self.settings.second_look and bin_index == self.bins.reject_bin:
-                frames += take_views(self.rig, self.eyes, self.settings.views, first_turn=180.0 / self.settings.views)
-                recognition, bin_index = self._decide(frames)
+                more = take_views(self.rig, self.eyes, self.settings.views, first_turn=180.0 / self.settings.views)
+                recognition, bin_index = self._decide(more, earlier=recognition)
+                frames += more
             decision = recognition.decision
             labels = self.recogniser.labels
             rejected = bin_index == self.bins.reject_bin
@@ -193,9 +194,10 @@ class SortLoop:
         self._finish(brick, outcome, bin_index, images, None)
         return outcome
 
-    def _decide(self, frames: list[np.ndarray]) -> tuple[Recognition, int]:
-        """Classify and fuse `frames`; the bin they send the brick to (the reject bin when unsure)."""
-        recognition = self.recogniser.recognise(frames)
+    def _decide(self, frames: list[np.ndarray], earlier: Recognition | None = None) -> tuple[Recognition, int]:
+        """Classify and fuse `frames` (with the `earlier` views of the brick); the bin they send
+        the brick to (the reject bin when unsure)."""
+        recognition = self.recogniser.recognise(frames, earlier)
         bin_index, _ = self.bins.choose_bin(recognition.decision.fused, self.recogniser.labels, self.recogniser.reject_threshold)
         return recognition, bin_index
 

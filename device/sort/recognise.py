@@ -48,10 +48,14 @@ class Recogniser:
         """Class index -> part id."""
         return list(self.model.labels)
 
-    def recognise(self, frames: list[np.ndarray]) -> Recognition:
-        """Crop each view exactly as the trainer did (`model_input`), classify all at once, fuse."""
+    def recognise(self, frames: list[np.ndarray], earlier: Recognition | None = None) -> Recognition:
+        """Crop each view exactly as the trainer did (`model_input`), classify all at once, fuse;
+        with `earlier` (the same brick's first views), fuse those and the new `frames` together
+        without classifying the first views again."""
         crops = [model_input(frame, self.input_hw, self.margin) for frame in frames]
         probabilities = np.asarray(self.model.probabilities(crops), dtype=np.float32)
+        if earlier is not None:
+            probabilities = np.concatenate([earlier.probabilities, probabilities])
         decision = decide(probabilities, self.labels, self.reject_threshold)
         return Recognition(probabilities, decision, top_scores(probabilities, self.labels))
 
