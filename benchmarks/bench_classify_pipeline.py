@@ -4,11 +4,19 @@ the classify process.
 
     python benchmarks/bench_classify_pipeline.py [--frames 200] [--threads 2]
 
+Two pipelines, each in its own process:
+- sorter: what `bricksort sort` runs on every view. The empty table is learned from frames
+  of it, then `BackgroundDetector` finds the brick. Frames are rendered rig frames (300x300
+  JPEGs from the digital twin's camera, 13 parts in LEGO colours), as no real photos of an
+  empty turntable exist here.
+- photos: `bricksort classify` on photos that come with no empty table: the still-photo
+  finder fits the background from the photo's border. Frames are the real turntable-10
+  photos from ../shared when present, generated ones otherwise.
+
 The bundle is built here with TensorFlow (ImageNet backbone from $KERAS_HOME when it is
 there, random weights otherwise: timing does not depend on them). The classify part then
 runs in a subprocess that never imports TensorFlow, as on the Pi, so its ru_maxrss is the
-device's footprint. Frames are the real turntable photos from ../shared when present,
-generated ones otherwise.
+device's footprint.
 """
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -90,14 +98,44 @@ def build_bundle(folder: Path) -> Path:
     return folder
 
 
-def iter_frames(count: int) -> Iterator[np.ndarray]:
-    """Real turntable photos (RGB) when ../shared is here, else generated table+brick frames;
-    one at a time, as a camera delivers them, so the peak RSS is not a pile of decoded frames."""
+def photo_paths(count: int) -> list[Path]:
+    """Every 7th real turntable photo, up to `count` (none when ../shared is absent)."""
+    return sorted((SHARED / "datasets" / "turntable-10").glob("*/*.jpg"))[::7][:count]
+
+
+def write_rig_frames(folder: Path, count: int, empty: int = 5) -> Path:
+    """Render `empty` frames of the empty table and `count` with a brick on it, as the twin's
+    camera sees them (its fixed look, 300x300), to JPEG files in `folder`."""
     import cv2
 
-    paths = sorted((SHARED / "datasets" / "turntable-10").glob("*/*.jpg"))[:: 7][:count]
+    from device.sim.look import Look
+    from device.sim.parts import PART_IDS
+    from device.sim.renderer import Renderer
+    from device.sim.scene import random_brick
+
+    folder.mkdir(parents=True)
+    renderer, look, rng = Renderer((300, 300)), Look(), np.random.default_rng(0)
+    for i in range(empty):
+        cv2.imwrite(str(folder / f"empty-{i:02d}.jpg"), cv2.cvtColor(renderer.render(None, 0.0, rng, look=look), cv2.COLOR_RGB2BGR))
+    for i in range(count):
+        brick = random_brick(PART_IDS[i % len(PART_IDS)], rng)
+        image = renderer.render(brick, float(rng.uniform(0, 360)), rng, look=look)
+        cv2.imwrite(str(folder / f"brick-{i:04d}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def iter_photos(count: int) -> Iterator[np.ndarray]:
+    """Real turntable photos (RGB) when ../shared is here, else generated table+brick frames;
+    one at a time, as a camera delivers them, so the peak RSS is not a pile of decoded frames."""
+    paths = photo_paths(count)
     for path in paths:
-        yield cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        yield read_rgb(path)
     if paths:
         return
     rng = np.random.default_rng(0)
@@ -108,7 +146,21 @@ def iter_frames(count: int) -> Iterator[np.ndarray]:
         yield frame
 
 
-def measure(bundle: Path, frame_count: int, threads: int) -> dict:
+def pipeline(kind: str, frame_count: int, rig_frames: Path | None) -> tuple[Callable, Iterator[np.ndarray], str]:
+    """(detect function, frames, description) of the sorter's or the photo pipeline."""
+    if kind == "sorter":
+        from device.vision.detector import BackgroundDetector
+
+        detector = BackgroundDetector([read_rgb(p) for p in sorted(rig_frames.glob("empty-*.jpg"))])
+        frames = (read_rgb(p) for p in sorted(rig_frames.glob("brick-*.jpg"))[:frame_count])
+        return (lambda frame: detector.detect(frame).box), frames, "rendered rig frames, BackgroundDetector"
+    from device.vision.still import find_brick_in_still
+
+    what = "real turntable-10 photos" if photo_paths(1) else "generated frames"
+    return find_brick_in_still, iter_photos(frame_count), f"{what}, still-photo finder"
+
+
+def measure(bundle: Path, frame_count: int, threads: int, kind: str, rig_frames: Path | None) -> dict:
     """Child process: time each stage per frame without TensorFlow; returns medians in ms.
 
     The bare invoke() runs on the classifier's own interpreter right after its classify call,
@@ -116,15 +168,15 @@ def measure(bundle: Path, frame_count: int, threads: int) -> dict:
     dequantising, and invoke() itself running slower after detection has evicted its caches."""
     from device.classifier.classifier import Classifier, top_categories
     from device.vision.crop import crop_for_model
-    from device.vision.still import find_brick_in_still
 
     classifier = Classifier(bundle, num_threads=threads)
     for _ in range(10):  # warm-up: the first invokes prepare XNNPACK
         classifier.probabilities([np.zeros((*INPUT_HW, 3), np.uint8)])
+    detect, frames, what = pipeline(kind, frame_count, rig_frames)
     stages: dict[str, list[float]] = {"detect": [], "crop_resize": [], "invoke": [], "post": []}
-    for frame in iter_frames(frame_count):
+    for frame in frames:
         t0 = time.perf_counter()
-        box = find_brick_in_still(frame)
+        box = detect(frame)
         t1 = time.perf_counter()
         crop = crop_for_model(frame, box, INPUT_HW, classifier.bundle.metadata.crop_margin)
         t2 = time.perf_counter()
@@ -138,8 +190,10 @@ def measure(bundle: Path, frame_count: int, threads: int) -> dict:
     return {
         "median_ms": {name: float(np.median(values)) for name, values in stages.items()},
         "backend": classifier.backend,
+        "threads": threads,
         "frames": len(stages["detect"]),
-        "real_photos": bool(sorted((SHARED / "datasets" / "turntable-10").glob("*/*.jpg"))[:1]),
+        "pipeline": kind,
+        "what": what,
         "tensorflow_imported": "tensorflow" in sys.modules,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux: kB
     }
@@ -149,8 +203,8 @@ def report(result: dict) -> None:
     """Print the stage medians, the ratio to bare invoke(), peak RSS and the Pi estimates."""
     m = result["median_ms"]
     invoke = m["invoke"]
-    print(f"backend {result['backend']}, {result['frames']} {'real turntable' if result['real_photos'] else 'generated'} frames, "
-          f"TensorFlow imported in classify process: {result['tensorflow_imported']}")
+    print(f"\n{result['pipeline']} pipeline: {result['frames']} {result['what']}; backend {result['backend']}, "
+          f"{result['threads']} thread(s); TensorFlow imported in classify process: {result['tensorflow_imported']}")
     print("median per frame (ms):")
     for name, value in (("detect", m["detect"]), ("crop+resize", m["crop_resize"]), ("invoke()", invoke), ("post-processing", m["post"])):
         print(f"  {name:16s} {value:7.3f}")
@@ -171,28 +225,34 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pi4-ms", type=float, default=REFERENCE_MS["pi4"])
     parser.add_argument("--pi5-ms", type=float, default=REFERENCE_MS["pi5"])
+    parser.add_argument("--pipeline", choices=("sorter", "photos", "both"), default="both")
     parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)  # internal: write the bundle here
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # internal: measure this bundle
+    parser.add_argument("--rig-frames", type=Path, help=argparse.SUPPRESS)  # internal: rendered rig frames
     args = parser.parse_args()
     if args.build:
         build_bundle(args.build)
         return
     if args.child:
-        print(json.dumps(measure(args.child, args.frames, args.threads)))
+        print(json.dumps(measure(args.child, args.frames, args.threads, args.pipeline, args.rig_frames)))
         return
     REFERENCE_MS.update(pi4=args.pi4_ms, pi5=args.pi5_ms)
-    # Both jobs run in their own processes: Linux keeps ru_maxrss across fork+exec, so a
+    kinds = ("sorter", "photos") if args.pipeline == "both" else (args.pipeline,)
+    # Every job runs in its own process: Linux keeps ru_maxrss across fork+exec, so a
     # classify process started by one that had loaded TensorFlow would report its footprint.
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         bundle = Path(tmp) / "bundle"
         subprocess.run([sys.executable, __file__, "--build", str(bundle)], capture_output=True, check=True)
         print(f"built MobileNetV2 0.35 @160 int8 bundle in {time.perf_counter() - start:.0f} s")
-        child = subprocess.run(
-            [sys.executable, __file__, "--child", str(bundle), "--frames", str(args.frames), "--threads", str(args.threads)],
-            capture_output=True, text=True, check=True,
-        )
-    report(json.loads(child.stdout.strip().splitlines()[-1]))
+        rig_frames = write_rig_frames(Path(tmp) / "rig", args.frames) if "sorter" in kinds else None
+        for kind in kinds:
+            command = [sys.executable, __file__, "--child", str(bundle), "--frames", str(args.frames),
+                       "--threads", str(args.threads), "--pipeline", kind]
+            if rig_frames is not None:
+                command += ["--rig-frames", str(rig_frames)]
+            child = subprocess.run(command, capture_output=True, text=True, check=True)
+            report(json.loads(child.stdout.strip().splitlines()[-1]))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 
 from device.vision.box import Box
 from device.vision.detector import BackgroundDetector, DetectorConfig, SettleConfig, SettleTracker
-from device.vision.foreground import working_copy
+from device.vision.foreground import halved_copy, largest_blob, working_copy
 from device.vision.still import StillConfig, find_brick_in_still
 
 TABLE_RGB = (205, 160, 200)  # the pink-purple of the real turntable
@@ -123,6 +123,50 @@ def test_settle_tracker_starts_over_when_the_brick_vanishes():
     assert tracker.update(box) is False
     tracker.reset()
     assert tracker.update(box) is False
+
+
+def test_settle_tracker_tolerates_one_step_of_a_detector_that_works_on_a_shrunk_copy():
+    # Boxes from a detector on a 4x smaller copy jump 4 pixels when an edge sits on a step.
+    jitter = [Box(60, 50, 40, 32), Box(64, 50, 36, 32), Box(60, 50, 40, 32)]
+    strict, stepped = SettleTracker(SettleConfig(frames=3, tolerance_px=3)), SettleTracker(SettleConfig(frames=3, tolerance_px=3), step_px=4)
+    assert [strict.update(box) for box in jitter] == [False, False, False]
+    assert [stepped.update(box) for box in jitter] == [False, False, True]
+    assert stepped.update(Box(70, 50, 40, 32)) is False  # a real move is still a move
+
+
+def test_background_detector_says_how_coarse_its_boxes_are(rng):
+    assert BackgroundDetector([table_frame(rng, (300, 300))]).box_step_px == 4  # 300 -> 150 -> 75
+    assert BackgroundDetector([table_frame(rng, (300, 300))], DetectorConfig(max_side=160)).box_step_px == 2
+
+
+def test_background_detector_ignores_the_shadow_but_not_a_brick_of_the_table_s_own_brightness(rng):
+    detector = BackgroundDetector([table_frame(rng) for _ in range(5)])
+    frame = table_frame(rng)
+    frame[40:120, 200:300] = (frame[40:120, 200:300] * 0.8).astype(np.uint8)  # a soft shadow
+    brick = Box(100, 120, 60, 50)
+    luma = int(0.299 * TABLE_RGB[0] + 0.587 * TABLE_RGB[1] + 0.114 * TABLE_RGB[2])
+    assert_close(detector.detect(draw_brick(frame, brick, rgb=(luma - 40, luma + 15, luma - 10))).box, brick, tolerance=4)
+
+
+def test_halved_copy_is_an_exact_2x2_mean_per_step_and_drops_odd_edges(rng):
+    frame = rng.integers(0, 256, (301, 403, 3), dtype=np.uint8)
+    small, factor = halved_copy(frame, 100)
+    assert factor == 4 and small.shape == (75, 100, 3)
+    once = frame[:300, :402].reshape(150, 2, 201, 2, 3).astype(float).mean(axis=(1, 3))
+    # OpenCV rounds each step's mean: the two steps together stay within a level of the 4x4 mean.
+    twice = once[:, :200].reshape(75, 2, 100, 2, 3).mean(axis=(1, 3))
+    assert np.abs(small.astype(float) - twice).max() <= 1.0
+    assert halved_copy(frame[:60, :70], 80)[1] == 1  # already small: left as it is
+
+
+def test_largest_blob_picks_the_biggest_and_counts_its_pixels():
+    mask = np.zeros((60, 80), np.uint8)
+    mask[5:9, 5:9] = 255
+    mask[20:40, 30:55] = 255
+    mask[25:30, 35:40] = 0  # a hole: not counted, but inside the box
+    assert largest_blob(mask, 10) == (Box(30, 20, 25, 20), 20 * 25 - 25)
+    assert largest_blob(mask, 1000) is None
+    assert largest_blob(np.zeros((10, 10), np.uint8), 1) is None
 
 
 def test_settle_config_rejects_a_single_frame():

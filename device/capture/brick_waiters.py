@@ -45,7 +45,8 @@ class DetectorWaiter:
         self.say = say
         self.learn_frames = learn_frames
         self.detector_config = detector_config
-        self.settle = SettleTracker(settle_config)
+        self.settle_config = settle_config
+        self.settle: SettleTracker | None = None
         self.poll_s = poll_s
         self.detector: BackgroundDetector | None = None
 
@@ -58,6 +59,7 @@ class DetectorWaiter:
             self.say(f"Learning the empty turntable from {self.learn_frames} frames: keep it clear.")
             frames = [self.camera.read().image for _ in range(self.learn_frames)]
             self.detector = BackgroundDetector(frames, self.detector_config)
+            self.settle = SettleTracker(self.settle_config, step_px=self.detector.box_step_px)
         else:
             self.say("Take the brick off the turntable.")
             wait_until_clear(self.camera, self.presence, poll_s=self.poll_s)

@@ -84,7 +84,7 @@ class Classifier:
                 raise ValueError(f"crop {i}: expected {expected} uint8 RGB, got {crop.shape} {crop.dtype}")
         if not crops:
             return np.zeros((0, self.num_classes), dtype=np.float32)
-        batch = np.stack(crops)
+        batch = crops[0][None] if len(crops) == 1 else np.stack(crops)  # one view: a view, not a copy
         if self.batchable:
             return self._run(batch)
         return np.concatenate([self._run(batch[i : i + 1]) for i in range(len(batch))])

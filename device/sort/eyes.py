@@ -82,7 +82,9 @@ class Eyes:
 
     def wait_for_brick(self, should_stop: Callable[[], bool], timeout_s: float | None = None) -> Box | None:
         """Read frames until a brick is present and still; None when `should_stop()` or the timeout says so."""
-        tracker = SettleTracker(self.config.settle)
+        if self._detector is None:
+            raise RuntimeError("learn_background() must run before the loop looks for bricks")
+        tracker = SettleTracker(self.config.settle, step_px=self._detector.box_step_px)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while not should_stop():
             box = self.find(self.camera.read().image)

@@ -9,24 +9,18 @@ import cv2
 import numpy as np
 
 from device.vision.box import Box
-from device.vision.foreground import (
-    clean_mask,
-    find_blobs,
-    lab_distance,
-    scale_box,
-    scratch_image,
-    to_lab,
-    weighted_norm,
-    working_copy,
-)
+from device.vision.foreground import clean_mask, halved_copy, largest_blob, scale_box
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
     """Tuning of `BackgroundDetector`; fractions are of the working image's shorter side or area."""
 
-    max_side: int = 240  # detect on a copy at most this big
-    threshold: float = 16.0  # Lab distance (darkening halved) from the empty table that counts as brick
+    # Detect on a copy halved until its longer side is at most this: 300x300 frames -> 75x75,
+    # 1280x960 -> 80x60. A brick is still tens of pixels there, and the pass costs a quarter
+    # of one at 150x150 (it runs on every frame).
+    max_side: int = 80
+    threshold: float = 20.0  # YCrCb change (summed over channels, darkening halved) that counts as brick
     noise_factor: float = 4.0  # ... raised to this many times the per-pixel spread seen while learning
     kernel_fraction: float = 0.02  # morphology kernel size
     min_area_fraction: float = 0.001  # smallest blob that counts as a brick
@@ -59,9 +53,14 @@ class Detection:
 class BackgroundDetector:
     """Brick detection by difference from the empty turntable.
 
-    The background is the per-pixel median of frames of the empty table in Lab, where a
-    small change of light moves lightness more than colour (see `lab_distance`). Each frame
-    is compared to it; the largest blob of the cleaned difference mask is the brick."""
+    The background is the per-pixel median of frames of the empty table in YCrCb. Each frame
+    is compared to it in 8-bit integers (`change_distance`): darkening of luma counts less, as
+    shadows and small exposure drifts move brightness far more than colour. The largest blob
+    of the cleaned change mask is the brick.
+
+    It runs on every frame the sorter grabs, so it is built for speed: a halved copy (OpenCV's
+    exact 2x2 means), a linear colour space and saturating uint8 arithmetic, ~10 OpenCV calls
+    and no float image. Lab, as the still-photo finder uses, cost more than all the rest."""
 
     def __init__(self, empty_frames: Sequence[np.ndarray], config: DetectorConfig = DetectorConfig()) -> None:
         if not empty_frames:
@@ -72,28 +71,51 @@ class BackgroundDetector:
         self.config = config
         self.frame_shape = empty_frames[0].shape
         _check_frame(empty_frames[0])
-        labs = np.stack([to_lab(working_copy(frame, config.max_side)[0]) for frame in empty_frames])
-        self.background_lab = np.median(labs, axis=0)
+        tables = np.stack([self._luma_chroma(frame)[0] for frame in empty_frames])
+        self.background = np.median(tables, axis=0).round().astype(np.uint8)
         # Pixels that flicker while the table is empty (sensor noise, a reflection) need a
         # larger difference before they count as brick.
-        spread = np.median(np.stack([lab_distance(lab, self.background_lab) for lab in labs]), axis=0)
-        self.threshold = np.maximum(config.threshold, config.noise_factor * spread).astype(np.float32)
+        spread = np.median(np.stack([change_distance(table, self.background) for table in tables]), axis=0)
+        self.threshold = np.clip(np.maximum(config.threshold, config.noise_factor * spread), 0, 255).astype(np.uint8)
+        small_hw = self.background.shape[:2]
+        self.box_step_px = self.frame_shape[0] // small_hw[0]  # boxes move in steps of this many frame pixels
+        self._kernel_px = round(min(small_hw) * config.kernel_fraction) | 1
+        self._min_area = max(1, round(config.min_area_fraction * small_hw[0] * small_hw[1]))
+
+    def _luma_chroma(self, frame_rgb: np.ndarray) -> tuple[np.ndarray, int]:
+        small, factor = halved_copy(frame_rgb, self.config.max_side)
+        return cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb), factor
 
     def detect(self, frame_rgb: np.ndarray) -> Detection:
         """Find the brick in a frame of the same camera and size as the empty-table frames."""
         _check_frame(frame_rgb)
         if frame_rgb.shape != self.frame_shape:
             raise ValueError(f"frame shape {frame_rgb.shape} differs from the learned background's {self.frame_shape}")
-        small, factor = working_copy(frame_rgb, self.config.max_side)
-        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
-        # uint8 Lab minus the float32 background in one pass, into reused buffers (see scratch_image).
-        diff = cv2.subtract(lab, self.background_lab, dst=scratch_image(lab.shape, 0), dtype=cv2.CV_32F)
-        mask = cv2.compare(weighted_norm(diff, scratch_image(lab.shape, 1)), self.threshold, cv2.CMP_GT)
-        mask = clean_mask(mask, round(min(mask.shape) * self.config.kernel_fraction) | 1)
-        blobs = find_blobs(mask, max(1, round(self.config.min_area_fraction * mask.size)))
-        if not blobs:
+        table, factor = self._luma_chroma(frame_rgb)
+        mask = cv2.compare(change_distance(table, self.background), self.threshold, cv2.CMP_GT)
+        mask = clean_mask(mask, self._kernel_px)
+        blob = largest_blob(mask, self._min_area)
+        if blob is None:
             return Detection(None, 0.0)
-        return Detection(scale_box(blobs[0].box, factor, frame_rgb.shape[:2]), blobs[0].area / mask.size)
+        box, area = blob
+        return Detection(scale_box(box, factor, frame_rgb.shape[:2]), area / mask.size)
+
+
+# Weights of the per-channel changes (Y, Cr, Cb) summed into one distance. A brighter pixel
+# counts in full; darker luma counts a third, as a shadow also shrinks the chroma offsets
+# (it scales R, G and B alike), and luma, unlike Lab's lightness, is not compressed. So a
+# shadow that keeps 80% of the table's pixel values stays below the default threshold.
+LUMA_SHADOW_WEIGHT = 0.35
+_BRIGHTER = np.array([[1.0, 1.0, 1.0]], dtype=np.float32)
+_DARKER = np.array([[LUMA_SHADOW_WEIGHT, 1.0, 1.0]], dtype=np.float32)
+
+
+def change_distance(table: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Per-pixel uint8 distance between two uint8 YCrCb images: the sum of each channel's
+    change, a darker luma weighted by `LUMA_SHADOW_WEIGHT`; saturates at 255."""
+    brighter = cv2.transform(cv2.subtract(table, background), _BRIGHTER)  # uint8 subtract clips at 0
+    darker = cv2.transform(cv2.subtract(background, table), _DARKER)
+    return cv2.add(brighter, darker)
 
 
 def _check_frame(frame: np.ndarray) -> None:
@@ -119,20 +141,23 @@ class SettleConfig:
 class SettleTracker:
     """Feed it each frame's box; it says when the brick has come to rest."""
 
-    def __init__(self, config: SettleConfig = SettleConfig()) -> None:
+    def __init__(self, config: SettleConfig = SettleConfig(), step_px: int = 1) -> None:
+        """`step_px`: boxes come in steps of this many pixels (`BackgroundDetector.box_step_px`);
+        a tolerance below one step would call a brick on a step's edge restless for ever."""
         self.config = config
+        self.tolerance_px = max(config.tolerance_px, step_px)
         self._recent: list[Box] = []
 
     def update(self, box: Box | None) -> bool:
         """Record this frame's box (None: nothing seen) and return True while the last
-        `frames` boxes all lie within `tolerance_px` of one another."""
+        `frames` boxes all lie within the tolerance of one another."""
         if box is None:
             self._recent.clear()
             return False
         self._recent = [*self._recent, box][-self.config.frames :]
         if len(self._recent) < self.config.frames:
             return False
-        return all(_box_shift(a, b) <= self.config.tolerance_px for a in self._recent for b in self._recent)
+        return all(_box_shift(a, b) <= self.tolerance_px for a in self._recent for b in self._recent)
 
     def reset(self) -> None:
         """Forget the boxes seen so far (e.g. after the table turned)."""

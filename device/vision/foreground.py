@@ -130,6 +130,20 @@ def find_blobs(mask: np.ndarray, min_area: int) -> list[Blob]:
     return found
 
 
+def largest_blob(mask: np.ndarray, min_area: int) -> tuple[Box, int] | None:
+    """Box and pixel count of the largest blob of a 0/255 mask (largest by outline area),
+    or None when it has fewer than `min_area` pixels; the count is of the mask's pixels in
+    its box. For a cleaned mask of a few blobs, outlines take a fifth of the time of
+    labelling every pixel (`find_blobs`)."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    outline = max(contours, key=cv2.contourArea)
+    x, y, w, h = cv2.boundingRect(outline)
+    area = cv2.countNonZero(mask[y : y + h, x : x + w])
+    return (Box(x, y, w, h), area) if area >= min_area else None
+
+
 def union_box(a: Box, b: Box) -> Box:
     """Smallest box holding both."""
     x0, y0 = min(a.x, b.x), min(a.y, b.y)
@@ -161,6 +175,22 @@ def scale_box(box: Box, factor: float, frame_hw: tuple[int, int]) -> Box:
     x1 = min(frame_w, int(np.ceil((box.x + box.w) * factor)))
     y1 = min(frame_h, int(np.ceil((box.y + box.h) * factor)))
     return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def halved_copy(frame_rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """Halve a frame until its longer side is at most `max_side`; returns the copy and the
+    factor (a power of two) that maps its pixels back to the frame.
+
+    Each step is OpenCV's fast exact 2x2 mean (an odd last row or column is dropped): a
+    1280x960 frame shrinks to 160x120 in three cheap steps, where one INTER_AREA resize by
+    an odd or non-whole factor takes a slow generic path."""
+    small, factor = frame_rgb, 1
+    while max(small.shape[:2]) > max_side and min(small.shape[:2]) >= 2:
+        height, width = small.shape[:2]
+        even = small[: height - height % 2, : width - width % 2]
+        small = cv2.resize(even, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        factor *= 2
+    return small, factor
 
 
 def working_copy(frame_rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
