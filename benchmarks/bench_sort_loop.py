@@ -45,7 +45,7 @@ def colour_test_setup(folder: Path):
 
 
 def run_twin(recogniser: Recogniser, bins: BinsConfig, factory, bricks: int, time_scale: float, folder: Path, seed: int,
-             parts: tuple[str, ...], second_look: bool = True) -> tuple[SimulatedRun, float, float]:
+             parts: tuple[str, ...], second_look: bool = True, camera: str = "sim") -> tuple[SimulatedRun, float, float]:
     """Sort `bricks` bricks; returns the run, wall seconds of the sorting, and mechanical seconds of the moves."""
     kwargs = {} if factory is None else {"brick_factory": factory}
     twin = DigitalTwin(
@@ -67,7 +67,7 @@ def run_twin(recogniser: Recogniser, bins: BinsConfig, factory, bricks: int, tim
         loop.sort_one = timed
 
     options = SessionOptions(journal=folder / f"journal-{seed}.sqlite", settings=LoopSettings(views=3, second_look=second_look), keep_below=0.0)
-    run = sort_in_twin(twin, recogniser, bins, options, say=lambda _: None, on_loop=on_loop)
+    run = sort_in_twin(twin, recogniser, bins, options, camera_spec=camera, say=lambda _: None, on_loop=on_loop)
     wall = time.perf_counter() - marks["first"]
     first_turn = next(i for i, m in enumerate(twin.marlin.executed_moves) if m.command.startswith("G1 X"))
     mechanical = sum(m.duration_s for m in twin.marlin.executed_moves[first_turn:])
@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--real-time-bricks", type=int, default=5, help="bricks sorted in real time (0: skip)")
     parser.add_argument("--accuracy-bricks", type=int, default=500)
     parser.add_argument("--no-second-look", action="store_true", help="reject unsure bricks after their first 3 views")
+    parser.add_argument("--camera", default="sim", help="the twin's camera spec for the accuracy run, e.g. sim:size=600 (default sim: 300x300)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-sort-"))
     if args.bundle:
@@ -125,10 +126,10 @@ def main() -> None:
           f"{60 * n / simulated:.1f} bricks/min simulated vs bound {60 * n / mech:.1f}: {100 * mech / simulated:.1f}% of the bound")
 
     if args.bundle:
-        run, wall, _ = run_twin(recogniser, bins, None, args.accuracy_bricks, 0.0, folder, 4, parts, not args.no_second_look)
+        run, wall, _ = run_twin(recogniser, bins, None, args.accuracy_bricks, 0.0, folder, 4, parts, not args.no_second_look, args.camera)
         r = run.reconciliation
         total = r.fed
-        print(f"\n3. accuracy on {total} fresh simulated bricks (feeder seed 4, not the training renders): "
+        print(f"\n3. accuracy on {total} fresh simulated bricks (feeder seed 4, not the training renders; camera {args.camera}): "
               f"right bin {100 * len(r.correct) / total:.2f}%, wrong bin {100 * len(r.wrong_bin) / total:.2f}%, "
               f"rejected {100 * len(r.rejected) / total:.2f}%, unresolved {len(r.unresolved)}, unaccounted {len(r.unaccounted)}")
     print(f"\n(journals and world logs in {folder})")

@@ -1,4 +1,5 @@
-"""Shared steps of brick detection: colour distance in Lab, and foreground mask -> box."""
+"""Shared steps of brick detection: colour distance in Lab (the still-photo finder), shrunk
+working copies, and foreground mask -> box."""
 from __future__ import annotations
 
 import threading
@@ -14,11 +15,6 @@ from device.vision.box import Box
 # than they change a and b. Brightening counts in full: shadows never brighten, and a white
 # brick on a pale table differs from it mostly in lightness.
 SHADOW_WEIGHT = 0.5
-
-
-def to_lab(frame_rgb: np.ndarray) -> np.ndarray:
-    """uint8 RGB -> float32 Lab (OpenCV's 8-bit scaling: every channel 0..255)."""
-    return cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
 def lab_distance(lab: np.ndarray, background_lab: np.ndarray) -> np.ndarray:
