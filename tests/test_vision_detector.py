@@ -135,14 +135,14 @@ def test_settle_tracker_tolerates_one_step_of_a_detector_that_works_on_a_shrunk_
 
 
 def test_background_detector_says_how_coarse_its_boxes_are(rng):
-    assert BackgroundDetector([table_frame(rng, (300, 300))]).box_step_px == 4  # 300 -> 150 -> 75
-    assert BackgroundDetector([table_frame(rng, (300, 300))], DetectorConfig(max_side=160)).box_step_px == 2
+    assert BackgroundDetector([table_frame(rng, (300, 300))]).box_step_px == 2  # 300 -> 150
+    assert BackgroundDetector([table_frame(rng, (300, 300))], DetectorConfig(max_side=80)).box_step_px == 4  # -> 75
 
 
 def test_background_detector_ignores_the_shadow_but_not_a_brick_of_the_table_s_own_brightness(rng):
     detector = BackgroundDetector([table_frame(rng) for _ in range(5)])
     frame = table_frame(rng)
-    frame[40:120, 200:300] = (frame[40:120, 200:300] * 0.8).astype(np.uint8)  # a soft shadow
+    frame[40:120, 200:300] = (frame[40:120, 200:300] * 0.85).astype(np.uint8)  # a soft shadow
     brick = Box(100, 120, 60, 50)
     luma = int(0.299 * TABLE_RGB[0] + 0.587 * TABLE_RGB[1] + 0.114 * TABLE_RGB[2])
     assert_close(detector.detect(draw_brick(frame, brick, rgb=(luma - 40, luma + 15, luma - 10))).box, brick, tolerance=4)
