@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--real-time-bricks", type=int, default=5, help="bricks sorted in real time (0: skip)")
     parser.add_argument("--accuracy-bricks", type=int, default=500)
     parser.add_argument("--no-second-look", action="store_true", help="reject unsure bricks after their first 3 views")
-    parser.add_argument("--camera", default="sim", help="the twin's camera spec for the accuracy run, e.g. sim:size=600 (default sim: 300x300)")
+    parser.add_argument("--camera", default="sim", help="the twin's camera spec for the accuracy run, e.g. sim:size=300 (default sim: 600x600)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-sort-"))
     if args.bundle:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from device.capture.manifest import CaptureRecord, ManifestWriter, validate_id
-from device.sim.camera import CameraConfig
+from device.sim.camera import RIG_FRAME_SIDE, CameraConfig
 from device.sim.look import Look
 from device.sim.parts import PART_IDS, part_spec
 from device.sim.renderer import Renderer
@@ -29,7 +29,7 @@ class SynthConfig:
     bricks_per_part: int = 20
     views: int = 8
     seed: int = 0
-    size_hw: tuple[int, int] = (300, 300)
+    size_hw: tuple[int, int] = (RIG_FRAME_SIDE, RIG_FRAME_SIDE)
     contact_sheet: Path | None = None
     # None: each brick under its own random look (light, camera placement, noise), for models
     # that must cope with any rig. A Look: every brick under that one, as a single rig with

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from device.sim.camera import RIG_FRAME_SIDE
+
 
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of `bricksort synth` and bind its handler."""
@@ -11,7 +13,8 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bricks-per-part", type=int, default=20, metavar="N", help="simulated bricks (sessions) per part")
     parser.add_argument("--views", type=int, default=8, metavar="V", help="views per brick, at turntable angles 360*v/V")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed renders the same dataset")
-    parser.add_argument("--size", type=int, nargs=2, default=(300, 300), metavar=("H", "W"), help="frame size in pixels")
+    parser.add_argument("--size", type=int, nargs=2, default=(RIG_FRAME_SIDE, RIG_FRAME_SIDE), metavar=("H", "W"),
+                        help=f"frame size in pixels (default {RIG_FRAME_SIDE} {RIG_FRAME_SIDE}, the twin camera's)")
     parser.add_argument("--contact-sheet", metavar="PATH", help="also write a PNG/JPEG grid of view 0 of the first bricks of each part")
     parser.add_argument("--rig-look", action="store_true",
                         help="render every brick under the digital twin's own light and camera (one rig, locked exposure) "

@@ -1,7 +1,7 @@
 """Camera kind `sim`: renders the simulated world's table as the rig's camera would see it now.
 
     make_camera("sim", world=world)            # as fast as it renders
-    make_camera("sim:fps=30,size=300", world=world)   # paced to 30 frames per simulated second
+    make_camera("sim:fps=30,size=300", world=world)   # 300x300 (default 600x600), paced to 30 frames per simulated second
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 from device.cameras.base import Camera, Frame
 from device.cameras.errors import CameraSpecError
 from device.cameras.registry import parse_options, register_camera
+from device.sim.camera import RIG_FRAME_SIDE
 from device.sim.renderer import Renderer
 from device.world.world import SimulatedWorld
 
@@ -20,7 +21,7 @@ from device.world.world import SimulatedWorld
 class SimCamera(Camera):
     """Renders the brick on the simulated table at the turntable's current angle (empty table if none)."""
 
-    def __init__(self, world: SimulatedWorld, size: int = 300, fps: float | None = None, seed: int = 0) -> None:
+    def __init__(self, world: SimulatedWorld, size: int = RIG_FRAME_SIDE, fps: float | None = None, seed: int = 0) -> None:
         super().__init__()
         if not 16 <= size <= 4096:
             raise CameraSpecError(f"sim camera size must be 16..4096 pixels, got {size}")
