@@ -79,7 +79,7 @@ def _sim_camera(argument: str, *, world: SimulatedWorld | None = None, **_contex
     if unknown:
         raise CameraSpecError(f"sim camera option(s) {sorted(unknown)} unknown; known: fps, seed, size")
     try:
-        size = int(options.get("size", 300))
+        size = int(options.get("size", RIG_FRAME_SIDE))
         fps = float(options["fps"]) if "fps" in options else None
         seed = int(options.get("seed", 0))
     except ValueError as exc:
