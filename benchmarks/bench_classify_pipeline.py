@@ -6,8 +6,8 @@ the classify process.
 
 Two pipelines, each in its own process:
 - sorter: what `bricksort sort` runs on every view. The empty table is learned from frames
-  of it, then `BackgroundDetector` finds the brick. Frames are rendered rig frames (300x300
-  JPEGs from the digital twin's camera, 13 parts in LEGO colours), as no real photos of an
+  of it, then `BackgroundDetector` finds the brick. Frames are rendered rig frames (600x600
+  JPEGs by default, as the digital twin's camera gives them, 13 parts in LEGO colours), as no real photos of an
   empty turntable exist here.
 - photos: `bricksort classify` on photos that come with no empty table: the still-photo
   finder fits the background from the photo's border. Frames are the real turntable-10
@@ -103,9 +103,9 @@ def photo_paths(count: int) -> list[Path]:
     return sorted((SHARED / "datasets" / "turntable-10").glob("*/*.jpg"))[::7][:count]
 
 
-def write_rig_frames(folder: Path, count: int, empty: int = 5) -> Path:
+def write_rig_frames(folder: Path, count: int, side: int, empty: int = 5) -> Path:
     """Render `empty` frames of the empty table and `count` with a brick on it, as the twin's
-    camera sees them (its fixed look, 300x300), to JPEG files in `folder`."""
+    camera sees them (its fixed look), `side` pixels square, to JPEG files in `folder`."""
     import cv2
 
     from device.sim.look import Look
@@ -114,7 +114,7 @@ def write_rig_frames(folder: Path, count: int, empty: int = 5) -> Path:
     from device.sim.scene import random_brick
 
     folder.mkdir(parents=True)
-    renderer, look, rng = Renderer((300, 300)), Look(), np.random.default_rng(0)
+    renderer, look, rng = Renderer((side, side)), Look(), np.random.default_rng(0)
     for i in range(empty):
         cv2.imwrite(str(folder / f"empty-{i:02d}.jpg"), cv2.cvtColor(renderer.render(None, 0.0, rng, look=look), cv2.COLOR_RGB2BGR))
     for i in range(count):
@@ -153,7 +153,8 @@ def pipeline(kind: str, frame_count: int, rig_frames: Path | None) -> tuple[Call
 
         detector = BackgroundDetector([read_rgb(p) for p in sorted(rig_frames.glob("empty-*.jpg"))])
         frames = (read_rgb(p) for p in sorted(rig_frames.glob("brick-*.jpg"))[:frame_count])
-        return (lambda frame: detector.detect(frame).box), frames, "rendered rig frames, BackgroundDetector"
+        side = detector.frame_shape[0]
+        return (lambda frame: detector.detect(frame).box), frames, f"rendered {side}x{side} rig frames, BackgroundDetector"
     from device.vision.still import find_brick_in_still
 
     what = "real turntable-10 photos" if photo_paths(1) else "generated frames"
@@ -226,6 +227,7 @@ def main() -> None:
     parser.add_argument("--pi4-ms", type=float, default=REFERENCE_MS["pi4"])
     parser.add_argument("--pi5-ms", type=float, default=REFERENCE_MS["pi5"])
     parser.add_argument("--pipeline", choices=("sorter", "photos", "both"), default="both")
+    parser.add_argument("--rig-side", type=int, default=600, help="side of the rendered rig frames (default 600, the twin camera's)")
     parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)  # internal: write the bundle here
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # internal: measure this bundle
     parser.add_argument("--rig-frames", type=Path, help=argparse.SUPPRESS)  # internal: rendered rig frames
@@ -245,7 +247,7 @@ def main() -> None:
         bundle = Path(tmp) / "bundle"
         subprocess.run([sys.executable, __file__, "--build", str(bundle)], capture_output=True, check=True)
         print(f"built MobileNetV2 0.35 @160 int8 bundle in {time.perf_counter() - start:.0f} s")
-        rig_frames = write_rig_frames(Path(tmp) / "rig", args.frames) if "sorter" in kinds else None
+        rig_frames = write_rig_frames(Path(tmp) / "rig", args.frames, args.rig_side) if "sorter" in kinds else None
         for kind in kinds:
             command = [sys.executable, __file__, "--child", str(bundle), "--frames", str(args.frames),
                        "--threads", str(args.threads), "--pipeline", kind]
