@@ -18,7 +18,7 @@ class DetectorConfig:
 
     # Detect on a copy halved until its longer side is at most this: 300x300 frames -> 150x150,
     # 1280x960 -> 160x120. At 75x75 it took a third less time, but the opening erased the
-    # faint stud line of a white brick on the pale table and the sorter waited for ever.
+    # faint stud line of a white brick on the pale table and the sorter waited minutes for it.
     max_side: int = 160
     threshold: float = 16.0  # YCrCb change (summed over channels, darkening of luma down-weighted) that counts as brick
     noise_factor: float = 4.0  # ... raised to this many times the per-pixel spread seen while learning
