@@ -190,3 +190,11 @@ def test_a_model_input_type_it_cannot_feed_is_refused_at_load():
 
     with pytest.raises(BundleError, match="unsupported model input type int16"):
         _pixel_converter({"dtype": np.int16, "quantization": (1.0, 0)})
+
+
+def test_a_strided_crop_gives_the_same_scores_as_a_compact_one(int8_bundle):
+    classifier = Classifier(int8_bundle)
+    crop = painted_crops((32, 32))[1]
+    wide = np.zeros((32, 64, 3), np.uint8)
+    wide[:, ::2] = crop  # every other column: a view with a stride of two pixels
+    np.testing.assert_array_equal(classifier.probabilities([wide[:, ::2]]), classifier.probabilities([crop]))
