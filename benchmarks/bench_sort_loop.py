@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from device.sim.parts import PART_IDS  # noqa: E402
 from device.sort.bins_config import BinsConfig, bins_config_from_dict, load_bins_config  # noqa: E402
+from device.sort.journal import read_bricks  # noqa: E402
 from device.sort.loop import LoopSettings  # noqa: E402
 from device.sort.recognise import Recogniser, recogniser_from_bundle  # noqa: E402
 from device.sort.session import SessionOptions  # noqa: E402
@@ -132,6 +133,13 @@ def main() -> None:
         print(f"\n3. accuracy on {total} fresh simulated bricks (feeder seed 4, not the training renders; camera {args.camera}): "
               f"right bin {100 * len(r.correct) / total:.2f}%, wrong bin {100 * len(r.wrong_bin) / total:.2f}%, "
               f"rejected {100 * len(r.rejected) / total:.2f}%, unresolved {len(r.unresolved)}, unaccounted {len(r.unaccounted)}")
+        # What the model knew against what the threshold let through: the journal keeps the
+        # fused top part of rejected bricks too.
+        rows = [row for row in read_bricks(folder / "journal-4.sqlite") if row.truth is not None]
+        top1 = sum(row.decision == row.truth for row in rows)
+        rejected_right = sum(row.decision == row.truth for row in rows if row.outcome == "rejected")
+        print(f"   fused top-1 part right for {100 * top1 / len(rows):.2f}% of the {len(rows)} journalled bricks, "
+              f"rejects included ({rejected_right} of the rejected ones; threshold {recogniser.reject_threshold:.3f})")
     print(f"\n(journals and world logs in {folder})")
 
 
