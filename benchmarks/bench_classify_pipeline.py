@@ -124,15 +124,11 @@ def write_rig_frames(folder: Path, count: int, side: int, empty: int = 5) -> Pat
     return folder
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-
-
 def iter_photos(count: int) -> Iterator[np.ndarray]:
     """Real turntable photos (RGB) when ../shared is here, else generated table+brick frames;
     one at a time, as a camera delivers them, so the peak RSS is not a pile of decoded frames."""
+    from device.classifier.command import read_rgb
+
     paths = photo_paths(count)
     for path in paths:
         yield read_rgb(path)
@@ -149,6 +145,7 @@ def iter_photos(count: int) -> Iterator[np.ndarray]:
 def pipeline(kind: str, frame_count: int, rig_frames: Path | None) -> tuple[Callable, Iterator[np.ndarray], str]:
     """(detect function, frames, description) of the sorter's or the photo pipeline."""
     if kind == "sorter":
+        from device.classifier.command import read_rgb
         from device.vision.detector import BackgroundDetector
 
         detector = BackgroundDetector([read_rgb(p) for p in sorted(rig_frames.glob("empty-*.jpg"))])

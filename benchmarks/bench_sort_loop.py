@@ -45,6 +45,11 @@ def colour_test_setup(folder: Path):
     return str(bundle.path), bins, palette_brick_factory(PART_COLOURS)
 
 
+def journal_path(folder: Path, seed: int) -> Path:
+    """Where `run_twin` journals the run with feeder seed `seed`."""
+    return folder / f"journal-{seed}.sqlite"
+
+
 def run_twin(recogniser: Recogniser, bins: BinsConfig, factory, bricks: int, time_scale: float, folder: Path, seed: int,
              parts: tuple[str, ...], second_look: bool = True, camera: str = "sim") -> tuple[SimulatedRun, float, float]:
     """Sort `bricks` bricks; returns the run, wall seconds of the sorting, and mechanical seconds of the moves."""
@@ -67,7 +72,7 @@ def run_twin(recogniser: Recogniser, bins: BinsConfig, factory, bricks: int, tim
 
         loop.sort_one = timed
 
-    options = SessionOptions(journal=folder / f"journal-{seed}.sqlite", settings=LoopSettings(views=3, second_look=second_look), keep_below=0.0)
+    options = SessionOptions(journal=journal_path(folder, seed), settings=LoopSettings(views=3, second_look=second_look), keep_below=0.0)
     run = sort_in_twin(twin, recogniser, bins, options, camera_spec=camera, say=lambda _: None, on_loop=on_loop)
     wall = time.perf_counter() - marks["first"]
     first_turn = next(i for i, m in enumerate(twin.marlin.executed_moves) if m.command.startswith("G1 X"))
@@ -135,7 +140,7 @@ def main() -> None:
               f"rejected {100 * len(r.rejected) / total:.2f}%, unresolved {len(r.unresolved)}, unaccounted {len(r.unaccounted)}")
         # What the model knew against what the threshold let through: the journal keeps the
         # fused top part of rejected bricks too.
-        rows = [row for row in read_bricks(folder / "journal-4.sqlite") if row.truth is not None]
+        rows = [row for row in read_bricks(journal_path(folder, 4)) if row.truth is not None]
         top1 = sum(row.decision == row.truth for row in rows)
         rejected_right = sum(row.decision == row.truth for row in rows if row.outcome == "rejected")
         print(f"   fused top-1 part right for {100 * top1 / len(rows):.2f}% of the {len(rows)} journalled bricks, "

@@ -126,7 +126,7 @@ def test_sim_camera_renders_the_table_and_names_bad_options(tmp_path):
 
 def test_the_twin_camera_sees_at_the_size_synth_renders_training_frames_by_default(tmp_path):
     # A model trained on 600x600 renders sorted 57.6% right when the twin's camera gave
-    # 300x300 frames, against 96.0% at the size it was trained at.
+    # 300x300 frames, against 91.0% at the size it was trained at.
     from device.sim.synth import SynthConfig
 
     with make_camera("sim", world=world(tmp_path, gap_frames=1)) as camera:

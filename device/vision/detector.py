@@ -71,14 +71,15 @@ class BackgroundDetector:
         self.config = config
         self.frame_shape = empty_frames[0].shape
         _check_frame(empty_frames[0])
-        tables = np.stack([self._luma_chroma(frame)[0] for frame in empty_frames])
+        converted = [self._luma_chroma(frame) for frame in empty_frames]
+        tables = np.stack([table for table, _ in converted])
+        self.box_step_px = converted[0][1]  # boxes move in steps of this many frame pixels
         self.background = np.median(tables, axis=0).round().astype(np.uint8)
         # Pixels that flicker while the table is empty (sensor noise, a reflection) need a
         # larger difference before they count as brick.
         spread = np.median(np.stack([change_distance(table, self.background) for table in tables]), axis=0)
         self.threshold = np.clip(np.maximum(config.threshold, config.noise_factor * spread), 0, 255).astype(np.uint8)
         small_hw = self.background.shape[:2]
-        self.box_step_px = self.frame_shape[0] // small_hw[0]  # boxes move in steps of this many frame pixels
         self._kernel_px = round(min(small_hw) * config.kernel_fraction) | 1
         self._min_area = max(1, round(config.min_area_fraction * small_hw[0] * small_hw[1]))
 
