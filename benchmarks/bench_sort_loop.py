@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--real-time-bricks", type=int, default=5, help="bricks sorted in real time (0: skip)")
     parser.add_argument("--accuracy-bricks", type=int, default=500)
+    parser.add_argument("--accuracy-seeds", type=int, nargs="+", default=[4], metavar="SEED",
+                        help="feeder seeds of the accuracy run, one run of --accuracy-bricks each (default 4)")
     parser.add_argument("--no-second-look", action="store_true", help="reject unsure bricks after their first 3 views")
     parser.add_argument("--camera", default="sim", help="the twin's camera spec for the accuracy run, e.g. sim:size=300 (default sim: 600x600)")
     args = parser.parse_args()
@@ -131,21 +133,28 @@ def main() -> None:
           f"loop overhead {1000 * overhead / n:.1f} ms/brick against {mech / n:.3f} s/brick of motion -> "
           f"{60 * n / simulated:.1f} bricks/min simulated vs bound {60 * n / mech:.1f}: {100 * mech / simulated:.1f}% of the bound")
 
-    if args.bundle:
-        run, wall, _ = run_twin(recogniser, bins, None, args.accuracy_bricks, 0.0, folder, 4, parts, not args.no_second_look, args.camera)
-        r = run.reconciliation
-        total = r.fed
-        print(f"\n3. accuracy on {total} fresh simulated bricks (feeder seed 4, not the training renders; camera {args.camera}): "
-              f"right bin {100 * len(r.correct) / total:.2f}%, wrong bin {100 * len(r.wrong_bin) / total:.2f}%, "
-              f"rejected {100 * len(r.rejected) / total:.2f}%, unresolved {len(r.unresolved)}, unaccounted {len(r.unaccounted)}")
-        # What the model knew against what the threshold let through: the journal keeps the
-        # fused top part of rejected bricks too.
-        rows = [row for row in read_bricks(journal_path(folder, 4)) if row.truth is not None]
-        top1 = sum(row.decision == row.truth for row in rows)
-        rejected_right = sum(row.decision == row.truth for row in rows if row.outcome == "rejected")
-        print(f"   fused top-1 part right for {100 * top1 / len(rows):.2f}% of the {len(rows)} journalled bricks, "
-              f"rejects included ({rejected_right} of the rejected ones; threshold {recogniser.reject_threshold:.3f})")
+    for seed in args.accuracy_seeds if args.bundle else ():
+        report_accuracy(recogniser, bins, parts, folder, seed, args)
     print(f"\n(journals and world logs in {folder})")
+
+
+def report_accuracy(recogniser: Recogniser, bins: BinsConfig, parts: tuple[str, ...], folder: Path, seed: int, args) -> None:
+    """Sort `args.accuracy_bricks` fresh bricks of feeder `seed` with the bundle; print where they went."""
+    folder = folder / "accuracy"  # its own journals: any seed, the timing runs' 1-3 included
+    folder.mkdir(exist_ok=True)
+    run, _, _ = run_twin(recogniser, bins, None, args.accuracy_bricks, 0.0, folder, seed, parts, not args.no_second_look, args.camera)
+    r = run.reconciliation
+    total = r.fed
+    print(f"\n3. accuracy on {total} fresh simulated bricks (feeder seed {seed}, not the training renders; camera {args.camera}): "
+          f"right bin {100 * len(r.correct) / total:.2f}%, wrong bin {100 * len(r.wrong_bin) / total:.2f}%, "
+          f"rejected {100 * len(r.rejected) / total:.2f}%, unresolved {len(r.unresolved)}, unaccounted {len(r.unaccounted)}")
+    # What the model knew against what the threshold let through: the journal keeps the
+    # fused top part of rejected bricks too.
+    rows = [row for row in read_bricks(journal_path(folder, seed)) if row.truth is not None]
+    top1 = sum(row.decision == row.truth for row in rows)
+    rejected_right = sum(row.decision == row.truth for row in rows if row.outcome == "rejected")
+    print(f"   fused top-1 part right for {100 * top1 / len(rows):.2f}% of the {len(rows)} journalled bricks, "
+          f"rejects included ({rejected_right} of the rejected ones; threshold {recogniser.reject_threshold:.3f})")
 
 
 if __name__ == "__main__":
