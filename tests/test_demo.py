@@ -76,3 +76,22 @@ def test_weights_are_found_where_keras_looks_or_the_demo_says_it_trains_from_scr
     assert choose_weights("auto") == ("imagenet", f"ImageNet MobileNetV2 weights found locally: {weights}")
     # Sizes Keras has no file for load the 224 one.
     assert local_imagenet_weights(0.35, (150, 150)) is None
+
+
+def test_demo_fine_tuning_applies_to_imagenet_weights_with_light_augmentation(tmp_path):
+    from bricksort.demo import FINE_TUNE_AUGMENT_STRENGTH, FINE_TUNE_LAYERS, training_config
+
+    config = toy_config(tmp_path, fine_tune_epochs=3)
+    tuned = training_config(tmp_path / "captures", tmp_path / "run", "imagenet", (160, 160), config)
+    assert (tuned.fine_tune_epochs, tuned.fine_tune_layers) == (3, FINE_TUNE_LAYERS)
+    assert tuned.augment_strength == FINE_TUNE_AUGMENT_STRENGTH < 0.3
+    head_only = training_config(tmp_path / "captures", tmp_path / "run", "imagenet", (160, 160), toy_config(tmp_path))
+    assert head_only.fine_tune_epochs == 0
+    # From scratch the whole network trains for --scratch-epochs, whatever --fine-tune says.
+    scratch = training_config(tmp_path / "captures", tmp_path / "run", "none", (64, 64), config)
+    assert scratch.fine_tune_epochs == config.scratch_epochs
+
+
+def test_negative_fine_tune_epochs_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="fine-tune-epochs must be >= 0"):
+        toy_config(tmp_path, fine_tune_epochs=-1)
