@@ -191,6 +191,7 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
             image_dataset(train_items, y_train, config, training=True),
             validation_data=image_dataset(val_items, y_val, config, training=False),
             epochs=config.fine_tune_epochs,
+            shuffle=False,  # `image_dataset` shuffles; Keras warns when asked to shuffle a tf.data set
             initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
             class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
             callbacks=_callbacks(
