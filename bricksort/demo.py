@@ -13,9 +13,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from device.sim.parts import PART_IDS
+
+if TYPE_CHECKING:
+    from trainer.train.config import TrainConfig
 
 BACKBONE_ALPHA = 0.35
 INPUT_HW = (160, 160)
@@ -240,7 +243,9 @@ def _audit(captures: Path, out: Path, config: DemoConfig, say: Callable[[str], N
     return report
 
 
-def training_config(captures: Path, run_dir: Path, weights: str, input_hw: tuple[int, int], config: DemoConfig):
+def training_config(
+    captures: Path, run_dir: Path, weights: str, input_hw: tuple[int, int], config: DemoConfig
+) -> TrainConfig:
     """The demo's `TrainConfig`: the head on cached features (plus `--fine-tune` epochs) on
     ImageNet weights, the whole network from scratch otherwise."""
     from trainer.train.config import TrainConfig
