@@ -31,6 +31,16 @@ def test_config_round_trips_through_the_run_folder(tmp_path):
     assert TrainConfig.load(tmp_path, epochs=3).epochs == 3
 
 
+def test_a_copied_run_loads_with_its_new_folder_so_resume_writes_there(tmp_path):
+    first, copy = tmp_path / "runs" / "first", tmp_path / "elsewhere" / "copy"
+    first.mkdir(parents=True)
+    copy.mkdir(parents=True)
+    TrainConfig(data_root=tmp_path, run_dir=first, weights="none").save(first)
+    (copy / "config.json").write_bytes((first / "config.json").read_bytes())
+    assert TrainConfig.load(copy).run_dir == copy
+    assert TrainConfig.load(copy, resume=True).run_dir == copy
+
+
 def test_loading_a_folder_that_is_not_a_run_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a bricksort training run"):
         TrainConfig.load(tmp_path)

@@ -2,7 +2,6 @@
 and resume (best score and epoch restored, never a better checkpoint overwritten)."""
 import json
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,7 +75,7 @@ def test_resume_restores_best_score_and_epoch(base, run_dir):
     saved = json.loads((resumed.run_dir / "state.json").read_text())
     saved["finished"] = []
     (resumed.run_dir / "state.json").write_text(json.dumps(saved))
-    run_training(replace(TrainConfig.load(resumed.run_dir), run_dir=resumed.run_dir, epochs=16, resume=True))
+    run_training(TrainConfig.load(resumed.run_dir, epochs=16, resume=True))  # writes to the copy, not the original
 
     after = json.loads((resumed.run_dir / "state.json").read_text())
     history = json.loads((resumed.run_dir / "history.json").read_text())

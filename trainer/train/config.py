@@ -96,11 +96,13 @@ class TrainConfig:
 
     @classmethod
     def load(cls, run_dir: Path, **overrides: Any) -> "TrainConfig":
-        """The config a run was started with, with `overrides` applied (e.g. more epochs)."""
+        """The config a run was started with, with `overrides` applied (e.g. more epochs). Its
+        `run_dir` is the folder it was loaded from: a copied or moved run resumes where it is
+        now, never into the folder it was first written to."""
         path = Path(run_dir) / CONFIG_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: {run_dir} is not a bricksort training run")
         raw = json.loads(path.read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        config = cls(**{k: v for k, v in raw.items() if k in known})
+        known = {f.name for f in fields(cls)} - {"run_dir"}
+        config = cls(**{k: v for k, v in raw.items() if k in known}, run_dir=run_dir)
         return replace(config, **overrides) if overrides else config
