@@ -124,3 +124,17 @@ def test_new_run_refuses_to_overwrite_an_existing_one(base, run_dir):
 
     with pytest.raises(RunExistsError, match="already holds a run"):
         run_training(tiny_config(base))
+
+
+def test_resume_with_more_fine_tune_epochs_continues_a_finished_run(base):
+    from trainer.train import run_training
+    from trainer.train.config import TrainConfig
+
+    config = tiny_config(base, name="tuned", epochs=2, fine_tune_epochs=1, fine_tune_layers=5)
+    run_training(config)
+    run_training(TrainConfig.load(config.run_dir, fine_tune_epochs=2, resume=True))
+
+    state = json.loads((config.run_dir / "state.json").read_text())
+    history = json.loads((config.run_dir / "history.json").read_text())
+    assert state["epochs_done"] == {"phase1": 2, "phase2": 2}
+    assert [(h["phase"], h["epoch"]) for h in history] == [("phase1", 0), ("phase1", 1), ("phase2", 0), ("phase2", 1)]

@@ -227,7 +227,10 @@ def run_training(config: TrainConfig) -> Path:
         unreadable = {item.path for item in train_head(data, config, state)}
     else:
         unreadable = _read_skipped(config.run_dir, data.split.root)
-    if state.needs(PHASE_FINE_TUNE, config.fine_tune_epochs):
+    # Phase 2 has no early stopping, so a finished phase 2 ran all its epochs and a resume that
+    # asks for more continues it (phase 1 never reruns after it: its cached features come from
+    # the backbone phase 2 has changed since).
+    if state.epochs_done.get(PHASE_FINE_TUNE, 0) < config.fine_tune_epochs:
         fine_tune(data, config, state, unreadable)
     plot_curves(config.run_dir)
     return config.run_dir
