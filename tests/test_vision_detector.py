@@ -8,7 +8,7 @@ import pytest
 
 from device.vision.box import Box
 from device.vision.detector import BackgroundDetector, DetectorConfig, SettleConfig, SettleTracker
-from device.vision.foreground import halved_copy, largest_blob, working_copy
+from device.vision.foreground import shrunk_copy, largest_blob, working_copy
 from device.vision.still import StillConfig, find_brick_in_still
 
 TABLE_RGB = (205, 160, 200)  # the pink-purple of the real turntable
@@ -148,15 +148,16 @@ def test_background_detector_ignores_the_shadow_but_not_a_brick_of_the_table_s_o
     assert_close(detector.detect(draw_brick(frame, brick, rgb=(luma - 40, luma + 15, luma - 10))).box, brick, tolerance=4)
 
 
-def test_halved_copy_is_an_exact_2x2_mean_per_step_and_drops_odd_edges(rng):
+def test_shrunk_copy_averages_the_middle_of_each_block_and_drops_odd_edges(rng):
     frame = rng.integers(0, 256, (301, 403, 3), dtype=np.uint8)
-    small, factor = halved_copy(frame, 100)
+    small, factor = shrunk_copy(frame, 100)
     assert factor == 4 and small.shape == (75, 100, 3)
-    once = frame[:300, :402].reshape(150, 2, 201, 2, 3).astype(float).mean(axis=(1, 3))
-    # OpenCV rounds each step's mean: the two steps together stay within a level of the 4x4 mean.
-    twice = once[:, :200].reshape(75, 2, 100, 2, 3).mean(axis=(1, 3))
-    assert np.abs(small.astype(float) - twice).max() <= 1.0
-    assert halved_copy(frame[:60, :70], 80)[1] == 1  # already small: left as it is
+    blocks = frame[:300, :400].reshape(75, 4, 100, 4, 3).astype(float)
+    middle = blocks[:, 1:3, :, 1:3].mean(axis=(1, 3))  # each 4x4 block's central 2x2
+    assert np.abs(small.astype(float) - middle).max() <= 1.0  # OpenCV's fixed-point rounding
+    halved, factor = shrunk_copy(frame, 201)
+    assert factor == 2 and np.abs(halved.astype(float) - frame[:300, :402].reshape(150, 2, 201, 2, 3).mean(axis=(1, 3))).max() <= 1.0
+    assert shrunk_copy(frame[:60, :70], 80)[1] == 1  # already small: left as it is
 
 
 def test_largest_blob_picks_the_biggest_and_counts_its_pixels():

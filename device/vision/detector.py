@@ -9,16 +9,17 @@ import cv2
 import numpy as np
 
 from device.vision.box import Box
-from device.vision.foreground import clean_mask, halved_copy, largest_blob, scale_box
+from device.vision.foreground import clean_mask, shrunk_copy, largest_blob, scale_box
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
     """Tuning of `BackgroundDetector`; fractions are of the working image's shorter side or area."""
 
-    # Detect on a copy halved until its longer side is at most this: 300x300 frames -> 150x150,
-    # 1280x960 -> 160x120. At 75x75 it took a third less time, but the opening erased the
-    # faint stud line of a white brick on the pale table and the sorter waited minutes for it.
+    # Detect on a copy shrunk by a power of two until its longer side is at most this: 300x300
+    # and 600x600 frames -> 150x150, 1280x960 -> 160x120. At 75x75 it took a third less time,
+    # but the opening erased the faint stud line of a white brick on the pale table and the
+    # sorter waited minutes for it.
     max_side: int = 160
     threshold: float = 16.0  # YCrCb change (summed over channels, darkening of luma down-weighted) that counts as brick
     noise_factor: float = 4.0  # ... raised to this many times the per-pixel spread seen while learning
@@ -58,9 +59,9 @@ class BackgroundDetector:
     shadows and small exposure drifts move brightness far more than colour. The largest blob
     of the cleaned change mask is the brick.
 
-    It runs on every frame the sorter grabs, so it is built for speed: a halved copy (OpenCV's
-    exact 2x2 means), a linear colour space and saturating uint8 arithmetic, ~10 OpenCV calls
-    and no float image. Lab, as the still-photo finder uses, cost more than all the rest."""
+    It runs on every frame the sorter grabs, so it is built for speed: a copy shrunk by a
+    whole factor in one resize (`shrunk_copy`), a linear colour space and saturating uint8
+    arithmetic, ~10 OpenCV calls and no float image. Lab, as the still-photo finder uses, cost more than all the rest."""
 
     def __init__(self, empty_frames: Sequence[np.ndarray], config: DetectorConfig = DetectorConfig()) -> None:
         if not empty_frames:
@@ -84,7 +85,7 @@ class BackgroundDetector:
         self._min_area = max(1, round(config.min_area_fraction * small_hw[0] * small_hw[1]))
 
     def _luma_chroma(self, frame_rgb: np.ndarray) -> tuple[np.ndarray, int]:
-        small, factor = halved_copy(frame_rgb, self.config.max_side)
+        small, factor = shrunk_copy(frame_rgb, self.config.max_side)
         return cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb), factor
 
     def detect(self, frame_rgb: np.ndarray) -> Detection:
