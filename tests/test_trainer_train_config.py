@@ -25,7 +25,9 @@ def test_bad_config_is_rejected(tmp_path, overrides, message):
 
 
 def test_config_round_trips_through_the_run_folder(tmp_path):
-    config = TrainConfig(data_root=tmp_path, run_dir=tmp_path, input_hw=(96, 128), weights="none")
+    config = TrainConfig(
+        data_root=tmp_path, run_dir=tmp_path, input_hw=(96, 128), weights="none", extra_train=(tmp_path / "renders",)
+    )
     config.save(tmp_path)
     assert TrainConfig.load(tmp_path) == config
     assert TrainConfig.load(tmp_path, epochs=3).epochs == 3
@@ -58,3 +60,19 @@ def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_pat
     assert (config.weights, config.fine_tune_epochs, config.fine_tune_layers) == ("none", 6, 1000)
     assert (config.fine_tune_learning_rate, config.augment_strength) == (0.002, 0.1)
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
+
+
+def test_extra_training_folders_come_from_repeated_options_and_are_refused_on_resume(tmp_path):
+    from bricksort.cli import build_parser
+    from trainer.train.cli_options import config_from_args
+
+    parser = build_parser()
+    data = tmp_path / "data"
+    config = config_from_args(parser.parse_args(
+        ["train", str(data), "--extra-train", str(tmp_path / "a"), "--extra-train", str(tmp_path / "b")]
+    ))
+    assert config.extra_train == (tmp_path / "a", tmp_path / "b")
+    with pytest.raises(ValueError, match="--extra-train is for a new run"):
+        config_from_args(parser.parse_args(["train", "--resume", str(tmp_path), "--extra-train", str(tmp_path / "a")]))
+    with pytest.raises(ValueError, match="is the data folder itself"):
+        TrainConfig(data_root=data, run_dir=tmp_path / "run", extra_train=(data,))

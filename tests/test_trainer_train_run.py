@@ -2,10 +2,12 @@
 and resume (best score and epoch restored, never a better checkpoint overwritten)."""
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
 
+from tiny_brick_photos import write_class_folders
 from tiny_training import CORRUPT_NAME, tiny_config, trained_run
 
 
@@ -138,3 +140,57 @@ def test_resume_with_more_fine_tune_epochs_continues_a_finished_run(base):
     history = json.loads((config.run_dir / "history.json").read_text())
     assert state["epochs_done"] == {"phase1": 2, "phase2": 2}
     assert [(h["phase"], h["epoch"]) for h in history] == [("phase1", 0), ("phase1", 1), ("phase2", 0), ("phase2", 1)]
+
+
+@pytest.fixture
+def extra_folder(tmp_path):
+    """Four more photos of two of the tiny data's classes, none a copy of its photos."""
+    return write_class_folders(tmp_path / "extra", per_class=2, classes=("1x1", "slope"), seed=7)
+
+
+def test_extra_training_images_only_ever_train(base, run_dir, extra_folder):
+    from trainer.train.run import prepare_run
+
+    config = tiny_config(base, name="extra", extra_train=(extra_folder,))
+    data = prepare_run(config)
+
+    extra_paths = sorted(extra_folder.glob("*/*.jpg"))
+    assert sorted(item.path for item in data.extra) == extra_paths
+    assert data.train_items == data.split.train + data.extra
+    assert {item.label for item in data.extra} == {"1x1", "slope"}
+    # The split is the one the same data and seed give without extras: held-out images unchanged.
+    assert json.loads((config.run_dir / "split.json").read_text()) == json.loads((run_dir / "split.json").read_text())
+    saved = json.loads((config.run_dir / "config.json").read_text())
+    assert saved["extra_train"] == [str(extra_folder)]
+
+
+def test_extra_images_go_through_the_backbone_into_training(base, extra_folder):
+    from trainer.train import run_training
+
+    cache = base / "extra-cache"
+    run_training(tiny_config(base, name="extra-trained", epochs=1, cache_dir=cache))
+    without = len(list(cache.rglob("*.npy")))
+    run_training(tiny_config(base, name="extra-trained-2", epochs=1, cache_dir=cache, extra_train=(extra_folder,)))
+    assert len(list(cache.rglob("*.npy"))) == without + 4  # one cached feature vector per extra photo
+
+
+def test_extra_folder_with_a_class_the_data_lacks_is_refused_before_anything_is_written(base, tmp_path):
+    from trainer.train.run import prepare_run
+
+    folder = write_class_folders(tmp_path / "extra", per_class=2, classes=("1x1", "plate"), seed=7)
+    config = tiny_config(base, name="extra-unknown", extra_train=(folder,))
+    with pytest.raises(ValueError, match="classes the data has not: plate"):
+        prepare_run(config)
+    assert not (config.run_dir / "split.json").exists()  # the same name can be used again
+
+
+def test_extra_copy_of_a_held_out_image_is_refused(base, run_dir, tmp_path):
+    from trainer.train.run import prepare_run
+
+    split = json.loads((run_dir / "split.json").read_text())
+    held_out = split["test"][0]["path"]
+    copy = tmp_path / "extra" / held_out
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(base / "data" / held_out, copy)
+    with pytest.raises(ValueError, match="1 extra training image.* copies of validation or test images"):
+        prepare_run(tiny_config(base, name="extra-leak", extra_train=(tmp_path / "extra",)))

@@ -56,10 +56,12 @@ def write_rgb(path: Path, rgb: np.ndarray) -> Path:
     return path
 
 
-def write_class_folders(root: Path, per_class: int = 6, classes: tuple[str, ...] = ("2x4", "1x1", "slope")) -> Path:
+def write_class_folders(
+    root: Path, per_class: int = 6, classes: tuple[str, ...] = ("2x4", "1x1", "slope"), seed: int = 1
+) -> Path:
     """A plain `<class>/*.jpg` dataset of distinct photos: each image has its own colour, place
-    and angle."""
-    rng = np.random.default_rng(1)
+    and angle (the same `seed` writes the same photos)."""
+    rng = np.random.default_rng(seed)
     for label in classes:
         for n in range(per_class):
             colour = tuple(int(v) for v in rng.integers(20, 200, 3))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +45,10 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
         "best checkpoint, history, curves.png, tensorboard/).",
     )
     train.add_argument("data", nargs="?", help="dataset folder (captures root or <class>/*.jpg); not with --resume")
+    train.add_argument("--extra-train", action="append", metavar="DIR", type=Path,
+                       help="more images for the training side only, in DATA's layouts and among its classes, e.g. "
+                       "`bricksort synth` renders of parts or colours DATA lacks; never validated or tested on, so "
+                       "the scores stay DATA's own. Repeat for several folders; a copy of a held-out image is refused")
     train.add_argument("--name", help="run name (default: data folder name + time)")
     train.add_argument("--runs", default="runs", help="folder holding runs (default runs)")
     train.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its best checkpoint")
@@ -101,8 +106,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from trainer.export import export_bundle
     from trainer.export.export import ExportConfig
 
@@ -114,8 +117,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from trainer.evaluate import evaluate_bundle
 
     out = Path(args.out or f"runs/eval-{Path(args.bundle).name}-{Path(args.data).name}")

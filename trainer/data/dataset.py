@@ -104,11 +104,12 @@ def _load_folders(root: Path) -> tuple[list[ImageItem], list[Path], list[str]]:
     return items, ignored, classes
 
 
-def load_dataset(root: Path | str) -> Dataset:
+def load_dataset(root: Path | str, min_classes: int = 2) -> Dataset:
     """Read a captures root (session manifests) or a plain `<class>/*.jpg|jpeg|png` folder.
 
     Raises DatasetError (a ValueError) for a missing or empty folder, an unsafe class name,
-    a class without images, or fewer than two classes."""
+    a class without images, or fewer than `min_classes` classes (a classifier needs two; a
+    folder of extra training images may hold one)."""
     root = Path(root).expanduser()
     if not root.exists():
         raise DatasetError(f"data folder {root} does not exist")
@@ -134,7 +135,7 @@ def load_dataset(root: Path | str) -> Dataset:
         raise DatasetError(f"data folder {root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     if empty:
         raise DatasetError(f"class folder(s) without images in {root}: {', '.join(empty)}")
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         raise DatasetError(f"data folder {root} has a single class ({classes[0]}): a classifier needs at least two")
     items.sort(key=lambda item: item.path)
     return Dataset(root=root, classes=sorted(classes), items=items, layout=layout, ignored=ignored)

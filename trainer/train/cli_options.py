@@ -23,6 +23,7 @@ _FIELDS = {
     "allow_flip": "allow_flip",
     "seed": "seed",
     "cache_dir": "cache_dir",
+    "extra_train": "extra_train",
 }
 
 
@@ -32,6 +33,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.resume:
         if args.data:
             raise ValueError("give either DATA or --resume RUN, not both (a resumed run keeps its data and split)")
+        if args.extra_train:
+            raise ValueError("--extra-train is for a new run: a resumed run keeps the extra folders it started with")
         return TrainConfig.load(Path(args.resume), resume=True, **given)
     if not args.data:
         raise ValueError("train needs a DATA folder (or --resume RUN)")

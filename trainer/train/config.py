@@ -20,6 +20,9 @@ class TrainConfig:
 
     data_root: Path
     run_dir: Path
+    # Image folders (same layouts as data_root) added to the training side only, e.g.
+    # `bricksort synth` renders: never validated or tested on, so scores stay data_root's.
+    extra_train: tuple[Path, ...] = ()
     backbone: str = "mobilenet_v2"
     alpha: float = 0.35
     input_hw: tuple[int, int] = (160, 160)
@@ -47,6 +50,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_root", Path(self.data_root))
         object.__setattr__(self, "run_dir", Path(self.run_dir))
+        object.__setattr__(self, "extra_train", tuple(Path(folder) for folder in self.extra_train))
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
         object.__setattr__(self, "input_hw", tuple(int(v) for v in self.input_hw))
         if self.backbone not in BACKBONES:
@@ -80,6 +84,8 @@ class TrainConfig:
             raise ValueError(f"feature_noise must be >= 0, got {self.feature_noise}")
         if self.margin < 0:
             raise ValueError(f"margin must be >= 0, got {self.margin}")
+        if any(folder.resolve() == self.data_root.resolve() for folder in self.extra_train):
+            raise ValueError(f"extra training folder {self.data_root} is the data folder itself: its images are split already")
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe dict (paths as strings), the form saved in the run folder."""
@@ -88,6 +94,7 @@ class TrainConfig:
             if isinstance(value, Path):
                 raw[key] = str(value)
         raw["input_hw"] = list(self.input_hw)
+        raw["extra_train"] = [str(folder) for folder in self.extra_train]
         return raw
 
     def save(self, run_dir: Path) -> None:

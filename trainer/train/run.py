@@ -10,13 +10,13 @@ with augmentation), all written to one run folder:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from trainer.data.dataset import Dataset, ImageItem, load_dataset
+from trainer.data.dataset import Dataset, ImageItem, item_sha256s, load_dataset
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.train.bottlenecks import calibration_items, compute_bottlenecks, load_crop, weights_id
@@ -40,11 +40,18 @@ class RunExistsError(ValueError):
 
 @dataclass
 class TrainingData:
-    """The split of a run and its class list (index = integer label)."""
+    """The split of a run, its class list (index = integer label) and the extra images that
+    only ever train (`TrainConfig.extra_train`)."""
 
     dataset: Dataset
     split: Split
     classes: list[str]
+    extra: list[ImageItem] = field(default_factory=list)
+
+    @property
+    def train_items(self) -> list[ImageItem]:
+        """Everything the model fits on: the training side plus the extra images."""
+        return self.split.train + self.extra
 
     def labels(self, items: list[ImageItem]) -> np.ndarray:
         """Integer labels of `items`."""
@@ -78,7 +85,7 @@ def prepare_run(config: TrainConfig) -> TrainingData:
         classes = [label for label, _ in sorted(saved.items(), key=lambda kv: kv[1])]
         if classes != dataset.classes:
             raise ValueError(f"cannot resume: {config.data_root} has classes {dataset.classes}, the run {classes}")
-        return TrainingData(dataset, split, classes)
+        return TrainingData(dataset, split, classes, _extra_training_items(config, split))
     if (run_dir / "state.json").exists() or (run_dir / SPLIT_FILE).exists():
         raise RunExistsError(f"run folder {run_dir} already holds a run: pick another name or resume it")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -86,12 +93,41 @@ def prepare_run(config: TrainConfig) -> TrainingData:
     for side in ("train", "val"):
         if not split.side(side):
             raise ValueError(f"the {side} split is empty: {config.data_root} has too few images or groups")
+    extra = _extra_training_items(config, split)  # checked before anything is written
     split.save(run_dir / SPLIT_FILE)
     (run_dir / LABELS_FILE).write_text(
         json.dumps({label: i for i, label in enumerate(dataset.classes)}, indent=2), encoding="utf-8"
     )
     config.save(run_dir)
-    return TrainingData(dataset, split, list(dataset.classes))
+    return TrainingData(dataset, split, list(dataset.classes), extra)
+
+
+def _extra_training_items(config: TrainConfig, split: Split) -> list[ImageItem]:
+    """The images of `config.extra_train`: only classes the data has, and no copy of a
+    validation or test image (it would be scored on a picture it trained on)."""
+    items: list[ImageItem] = []
+    for folder in config.extra_train:
+        extra = load_dataset(folder, min_classes=1)
+        unknown = sorted(set(extra.classes) - set(split.classes))
+        if unknown:
+            raise ValueError(
+                f"extra training folder {folder} has classes the data has not: {', '.join(unknown)} "
+                f"(the data's: {', '.join(split.classes)})"
+            )
+        items.extend(extra.items)
+    if not items:
+        return items
+    held_out = split.val + split.test
+    held_by_hash = dict(zip(item_sha256s(held_out), held_out))
+    copies = [(item, held_by_hash[h]) for item, h in zip(items, item_sha256s(items)) if h in held_by_hash]
+    if copies:
+        item, twin = copies[0]
+        raise ValueError(
+            f"{len(copies)} extra training image(s) are copies of validation or test images, e.g. {item.path} "
+            f"= {twin.path}: remove them, or the scores would count pictures the model trained on"
+        )
+    print(f"extra training images: {len(items)} from {len(config.extra_train)} folder(s), training side only")
+    return items
 
 
 def _callbacks(checkpoint: BestCheckpoint, config: TrainConfig, state: RunState, phase: str, epochs: int) -> list:
@@ -137,7 +173,7 @@ def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list
     """Phase 1: fit the head on cached bottleneck features. Returns the unreadable items."""
     model, features, head = build_classifier(config, len(data.classes))
     extractor_id = _prepare_extractor(model, features, head, data, config)
-    train = compute_bottlenecks(data.split.train, features, config, extractor_id)
+    train = compute_bottlenecks(data.train_items, features, config, extractor_id)
     val = compute_bottlenecks(data.split.val, features, config, extractor_id)
     skipped = train.skipped + val.skipped
     _write_skipped(config.run_dir, data.split.root, skipped)
@@ -173,7 +209,7 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
     from trainer.train.pipeline import image_dataset
     from trainer.train.strategy import distribution_strategy, mixed_precision_policy
 
-    train_items = [item for item in data.split.train if item.path not in unreadable]
+    train_items = [item for item in data.train_items if item.path not in unreadable]
     val_items = [item for item in data.split.val if item.path not in unreadable]
     y_train, y_val = data.labels(train_items), data.labels(val_items)
     previous = keras.config.dtype_policy()
@@ -206,7 +242,11 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
 
 
 def _write_skipped(run_dir: Path, root: Path, skipped: list[tuple[ImageItem, str]]) -> None:
-    entries = [{"path": item.path.relative_to(root).as_posix(), "reason": reason} for item, reason in skipped]
+    # Extra training images live outside the data root: their paths stay absolute.
+    entries = [
+        {"path": (item.path.relative_to(root) if item.path.is_relative_to(root) else item.path).as_posix(), "reason": reason}
+        for item, reason in skipped
+    ]
     (run_dir / SKIPPED_FILE).write_text(json.dumps(entries, indent=1), encoding="utf-8")
     for entry in entries:
         print(f"skipped unreadable image: {entry['reason']}")
