@@ -7,6 +7,7 @@ features, phase 2 fine-tunes the two joined.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import keras
@@ -20,17 +21,31 @@ CORE_NAME = "backbone"
 NORMALISE_NAME = "normalise"
 
 
+class WeightsDownloadError(OSError):
+    """ImageNet weights are neither in the Keras cache nor downloadable."""
+
+
 def _core(config: TrainConfig, weights: str | None) -> keras.Model:
     shape = (*config.input_hw, 3)
     common = dict(input_shape=shape, alpha=config.alpha, include_top=False, weights=weights, pooling="avg")
-    if config.backbone == "mobilenet_v2":
-        return keras.applications.MobileNetV2(**common)
-    if config.backbone == "mobilenet":
-        return keras.applications.MobileNet(**common)
     # V3 carries its own rescaling (include_preprocessing) and takes 0..255.
-    if config.backbone == "mobilenet_v3_small":
-        return keras.applications.MobileNetV3Small(**common, include_preprocessing=False)
-    return keras.applications.MobileNetV3Large(**common, include_preprocessing=False)
+    builders = {
+        "mobilenet_v2": lambda: keras.applications.MobileNetV2(**common),
+        "mobilenet": lambda: keras.applications.MobileNet(**common),
+        "mobilenet_v3_small": lambda: keras.applications.MobileNetV3Small(**common, include_preprocessing=False),
+        "mobilenet_v3_large": lambda: keras.applications.MobileNetV3Large(**common, include_preprocessing=False),
+    }
+    try:
+        return builders[config.backbone]()
+    except Exception as exc:  # Keras reports a failed download as a bare Exception
+        if "URL fetch failure" not in str(exc):
+            raise
+        cache = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "models"
+        raise WeightsDownloadError(
+            f"ImageNet weights for {config.backbone} alpha {config.alpha} at {shape[0]}x{shape[1]} are not in {cache} "
+            f"and could not be downloaded ({exc}). Connect once to fetch them, point KERAS_HOME at a folder whose "
+            "models/ holds them, or train with --weights none or --weights FILE"
+        ) from exc
 
 
 def build_feature_extractor(config: TrainConfig) -> keras.Model:
