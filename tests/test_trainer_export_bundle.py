@@ -110,3 +110,17 @@ def test_export_of_a_folder_that_is_not_a_run_fails_clearly(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="not a bricksort training run"):
         export_bundle(tmp_path, tmp_path / "bundle")
+
+
+def test_a_bundle_can_ship_its_float_model_as_the_device_default(base, tmp_path):
+    from device.classifier.classifier import Classifier
+    from trainer.export import export_bundle
+    from trainer.export.export import ExportConfig
+
+    bundle = export_bundle(trained_run(base), tmp_path / "float-bundle", export=ExportConfig(device_model="float32"))
+    assert (bundle.metadata.quantization, bundle.metadata.metrics["device_model"]) == ("float32", "float32")
+    assert set(bundle.metadata.models) == {"int8", "float32"}  # the int8 file travels along
+    classifier = Classifier(bundle.path)
+    assert classifier.interpreter.get_input_details()[0]["dtype"] == np.float32  # the float model runs
+    with pytest.raises(ValueError, match="device_model must be int8 or float32"):
+        ExportConfig(device_model="float16")

@@ -80,6 +80,10 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("run", help="training run folder")
     export.add_argument("--out", help="bundle folder (default <run>/bundle)")
     export.add_argument("--force", action="store_true", help="write the int8 bundle even if it loses > 1 point")
+    export.add_argument("--device-model", choices=("int8", "float32"), default="int8",
+                        help="the model the device runs by default (default int8). float32 ships a model whose int8 "
+                        "conversion lost too much: both files are in the bundle either way, and the reject "
+                        "threshold is calibrated on the one chosen")
     export.add_argument("--views", type=int, default=3,
                         help="views per brick the sorter will fuse (its --views): the reject threshold is calibrated "
                         "on that many fused views of one validation brick where the data has sessions (default 3)")
@@ -110,7 +114,7 @@ def _export(args: argparse.Namespace) -> int:
     from trainer.export.export import ExportConfig
 
     bundle = export_bundle(
-        Path(args.run), Path(args.out or Path(args.run) / "bundle"), force=args.force, export=ExportConfig(views=args.views)
+        Path(args.run), Path(args.out or Path(args.run) / "bundle"), force=args.force, export=ExportConfig(views=args.views, device_model=args.device_model)
     )
     print(f"bundle written to {bundle.path}")
     return 0

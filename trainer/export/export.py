@@ -43,6 +43,9 @@ class ExportConfig:
 
     representative_images: int = 200  # training crops that set int8 activation ranges
     views: int = 3  # views per brick the sorter fuses (`bricksort sort --views`): the threshold is calibrated on those
+    # The model the device runs unless told otherwise; "float32" ships a model whose int8
+    # conversion lost too much (the int8 file is still in the bundle, and the gate is moot).
+    device_model: str = "int8"
     max_int8_drop_points: float = MAX_INT8_DROP_POINTS
     threshold: ThresholdRule = field(default_factory=ThresholdRule)
 
@@ -51,6 +54,8 @@ class ExportConfig:
             raise ValueError(f"representative_images must be >= 1, got {self.representative_images}")
         if not 1 <= self.views <= 36:
             raise ValueError(f"views must be between 1 and 36, got {self.views}")
+        if self.device_model not in ("int8", "float32"):
+            raise ValueError(f"device_model must be int8 or float32, got {self.device_model!r}")
         if self.max_int8_drop_points < 0:
             raise ValueError(f"max_int8_drop_points must be >= 0, got {self.max_int8_drop_points}")
 
@@ -178,14 +183,15 @@ def export_bundle(
         raise ValueError(f"run {run_dir}: the test and validation splits need readable images to export")
     fingerprint = dataset_fingerprint(load_dataset(config.data_root))
     with tempfile.TemporaryDirectory(prefix="bricksort-export-") as staging:
-        staged = write_bundle(Path(staging), models, classes, _metadata(config, "int8", 0.0, fingerprint, {}))
+        staged = write_bundle(Path(staging), models, classes, _metadata(config, export.device_model, 0.0, fingerprint, {}))
         threads = os.cpu_count() or 1
-        float_accuracy, _ = _accuracy(Classifier(staged, num_threads=threads, quantization="float32"), test)
-        int8_classifier = Classifier(staged, num_threads=threads, quantization="int8")
-        int8_accuracy, _ = _accuracy(int8_classifier, test)
-        val_accuracy, val_probabilities = _accuracy(int8_classifier, val)
+        classifiers = {q: Classifier(staged, num_threads=threads, quantization=q) for q in ("float32", "int8")}
+        float_accuracy, _ = _accuracy(classifiers["float32"], test)
+        int8_accuracy, _ = _accuracy(classifiers["int8"], test)
+        val_accuracy, val_probabilities = _accuracy(classifiers[export.device_model], val)
     print(f"test accuracy on {len(test.items)} images: float32 {100 * float_accuracy:.2f}%, int8 {100 * int8_accuracy:.2f}%")
-    check_int8_accuracy(float_accuracy, int8_accuracy, force, export.max_int8_drop_points)
+    if export.device_model == "int8":
+        check_int8_accuracy(float_accuracy, int8_accuracy, force, export.max_int8_drop_points)
     decisions, decision_labels, fused = calibration_decisions(val, val_probabilities, export.views)
     threshold = reject_threshold(decisions, decision_labels, export.threshold)
     accepted = decisions.max(axis=1) >= threshold
@@ -193,7 +199,8 @@ def export_bundle(
         "test_accuracy_float32": float_accuracy,
         "test_accuracy_int8": int8_accuracy,
         "test_images": len(test.items),
-        "val_accuracy_int8": val_accuracy,
+        "device_model": export.device_model,
+        "val_accuracy": val_accuracy,  # of the device model
         "val_images": len(val.items),
         # The threshold is calibrated on what the sorter decides: `threshold_views` views fused.
         "threshold_views": fused,
@@ -211,7 +218,7 @@ def export_bundle(
           f"{100 * metrics['val_decision_accuracy']:.1f}%, rejects {100 * metrics['val_reject_rate']:.1f}%, "
           f"precision of the rest {100 * metrics['val_accepted_precision']:.1f}%")
     try:
-        return write_bundle(out_dir, models, classes, _metadata(config, "int8", threshold, fingerprint, metrics))
+        return write_bundle(out_dir, models, classes, _metadata(config, export.device_model, threshold, fingerprint, metrics))
     except BaseException:
         shutil.rmtree(out_dir, ignore_errors=True)  # never leave half a bundle behind
         raise

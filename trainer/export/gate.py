@@ -22,5 +22,5 @@ def check_int8_accuracy(
         raise Int8AccuracyLossError(
             f"int8 model loses {lost:.2f} points of test accuracy (float {100 * float_accuracy:.2f}%, "
             f"int8 {100 * int8_accuracy:.2f}%; limit {max_drop_points:g}): not writing the bundle. "
-            "Use --force to write it anyway."
+            "Use --force to write it anyway, or --device-model float32 to ship the float model."
         )
