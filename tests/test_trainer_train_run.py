@@ -164,14 +164,19 @@ def test_extra_training_images_only_ever_train(base, run_dir, extra_folder):
     assert saved["extra_train"] == [str(extra_folder)]
 
 
-def test_extra_images_go_through_the_backbone_into_training(base, extra_folder):
+def test_extra_images_go_through_the_backbone_into_training_and_a_corrupt_one_is_listed(base, extra_folder):
     from trainer.train import run_training
 
+    corrupt = extra_folder / "slope" / CORRUPT_NAME
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01")  # not the bytes of the data's corrupt file
     cache = base / "extra-cache"
     run_training(tiny_config(base, name="extra-trained", epochs=1, cache_dir=cache))
     without = len(list(cache.rglob("*.npy")))
-    run_training(tiny_config(base, name="extra-trained-2", epochs=1, cache_dir=cache, extra_train=(extra_folder,)))
-    assert len(list(cache.rglob("*.npy"))) == without + 4  # one cached feature vector per extra photo
+    config = tiny_config(base, name="extra-trained-2", epochs=1, cache_dir=cache, extra_train=(extra_folder,))
+    run_training(config)
+    assert len(list(cache.rglob("*.npy"))) == without + 4  # one cached feature vector per readable extra photo
+    skipped = [entry["path"] for entry in json.loads((config.run_dir / "skipped.json").read_text())]
+    assert str(corrupt.resolve()) in skipped  # outside the data folder: listed by its full path
 
 
 def test_extra_folder_with_a_class_the_data_lacks_is_refused_before_anything_is_written(base, tmp_path):
