@@ -8,7 +8,7 @@ import pytest
 
 from device.vision.box import Box
 from device.vision.detector import BackgroundDetector, DetectorConfig, SettleConfig, SettleTracker
-from device.vision.foreground import shrunk_copy, largest_blob, working_copy
+from device.vision.foreground import largest_blob, shrunk_copy, working_copy
 from device.vision.still import StillConfig, find_brick_in_still
 
 TABLE_RGB = (205, 160, 200)  # the pink-purple of the real turntable
@@ -156,7 +156,8 @@ def test_shrunk_copy_averages_the_middle_of_each_block_and_drops_odd_edges(rng):
     middle = blocks[:, 1:3, :, 1:3].mean(axis=(1, 3))  # each 4x4 block's central 2x2
     assert np.abs(small.astype(float) - middle).max() <= 1.0  # OpenCV's fixed-point rounding
     halved, factor = shrunk_copy(frame, 201)
-    assert factor == 2 and np.abs(halved.astype(float) - frame[:300, :402].reshape(150, 2, 201, 2, 3).mean(axis=(1, 3))).max() <= 1.0
+    pairs = frame[:300, :402].reshape(150, 2, 201, 2, 3).mean(axis=(1, 3))  # factor 2: exact 2x2 means
+    assert factor == 2 and np.abs(halved.astype(float) - pairs).max() <= 1.0
     assert shrunk_copy(frame[:60, :70], 80)[1] == 1  # already small: left as it is
 
 

@@ -113,9 +113,8 @@ def _export(args: argparse.Namespace) -> int:
     from trainer.export import export_bundle
     from trainer.export.export import ExportConfig
 
-    bundle = export_bundle(
-        Path(args.run), Path(args.out or Path(args.run) / "bundle"), force=args.force, export=ExportConfig(views=args.views, device_model=args.device_model)
-    )
+    export = ExportConfig(views=args.views, device_model=args.device_model)
+    bundle = export_bundle(Path(args.run), Path(args.out or Path(args.run) / "bundle"), force=args.force, export=export)
     print(f"bundle written to {bundle.path}")
     return 0
 

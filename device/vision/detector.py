@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from device.vision.box import Box
-from device.vision.foreground import clean_mask, shrunk_copy, largest_blob, scale_box
+from device.vision.foreground import clean_mask, largest_blob, scale_box, shrunk_copy
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ class BackgroundDetector:
 
     It runs on every frame the sorter grabs, so it is built for speed: a copy shrunk by a
     whole factor in one resize (`shrunk_copy`), a linear colour space and saturating uint8
-    arithmetic, ~10 OpenCV calls and no float image. Lab, as the still-photo finder uses, cost more than all the rest."""
+    arithmetic, ~10 OpenCV calls and no float image. Lab, as the still-photo finder uses,
+    cost more than all the rest."""
 
     def __init__(self, empty_frames: Sequence[np.ndarray], config: DetectorConfig = DetectorConfig()) -> None:
         if not empty_frames:
