@@ -67,6 +67,9 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--allow-flip", action="store_true", default=None, help="horizontal flips (not for mirror-twin parts)")
+    train.add_argument("--colour-augment", action="store_true", default=None,
+                       help="phase 2 also shifts hue and saturation and turns some images grey, for parts the "
+                       "sorter will see in colours the data lacks (classes are shapes, not colours)")
     train.add_argument("--seed", type=int)
     train.add_argument("--cache-dir", help="bottleneck cache (default ~/.cache/bricksort/bottlenecks)")
     train.set_defaults(func=_train)

@@ -1,17 +1,19 @@
 """Augmentation that matches what a turntable changes between bricks: the brick's heading
 (any angle), the light (brightness, contrast), and where and how big it sits in the crop
-(small zoom and shift). A horizontal flip makes a left-handed part look right-handed, so it
+(small zoom and shift); optionally its colour. A horizontal flip makes a left-handed part look right-handed, so it
 is off unless the parts have no mirror twins."""
 from __future__ import annotations
 
 import keras
 
 
-def turntable_augmentation(allow_flip: bool, seed: int, strength: float = 1.0) -> keras.Sequential:
+def turntable_augmentation(allow_flip: bool, seed: int, strength: float = 1.0, colour: bool = False) -> keras.Sequential:
     """Random augmentation layers for 0..255 RGB batches (active only with training=True).
 
-    `strength` scales every range (1: the full turntable set; a network learning from scratch
-    learns faster from gentler changes)."""
+    `strength` scales the turntable ranges (1: the full set; a network learning from scratch
+    learns faster from gentler changes). `colour` adds hue, saturation and grey changes at
+    full range whatever the strength: a part is one class in every colour, and a dataset
+    rarely holds every part in every colour."""
     layers = [
         # factor 1.0 = up to a full turn
         keras.layers.RandomRotation(1.0 * strength, fill_mode="reflect", seed=seed),
@@ -20,6 +22,12 @@ def turntable_augmentation(allow_flip: bool, seed: int, strength: float = 1.0) -
         keras.layers.RandomZoom(0.1 * strength, fill_mode="reflect", seed=seed + 3),
         keras.layers.RandomTranslation(0.05 * strength, 0.05 * strength, fill_mode="reflect", seed=seed + 4),
     ]
+    if colour:
+        layers += [
+            keras.layers.RandomHue(1.0, value_range=(0, 255), seed=seed + 6),
+            keras.layers.RandomSaturation((0.2, 0.8), value_range=(0, 255), seed=seed + 7),
+            keras.layers.RandomGrayscale(0.25, seed=seed + 8),
+        ]
     if allow_flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed + 5))
     return keras.Sequential(layers, name="turntable_augmentation")

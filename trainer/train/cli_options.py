@@ -21,6 +21,7 @@ _FIELDS = {
     "batch_size": "batch_size",
     "learning_rate": "learning_rate",
     "allow_flip": "allow_flip",
+    "colour_augment": "colour_augment",
     "seed": "seed",
     "cache_dir": "cache_dir",
     "extra_train": "extra_train",

@@ -39,6 +39,7 @@ class TrainConfig:
     patience: int = 8  # phase-1 early stop on val loss
     allow_flip: bool = False  # only for sets without mirror-twin parts
     augment_strength: float = 1.0  # scales phase 2's rotation, light, zoom and shift ranges (0: none)
+    colour_augment: bool = False  # phase 2 also shifts hue, saturation and greys: parts come in colours the data lacks
     class_weights: bool = True
     seed: int = 1
     val_fraction: float = 0.15

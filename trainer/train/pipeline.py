@@ -33,6 +33,6 @@ def image_dataset(
     data = data.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
     data = data.batch(config.batch_size)
     if training:
-        augment = turntable_augmentation(config.allow_flip, config.seed, config.augment_strength)
+        augment = turntable_augmentation(config.allow_flip, config.seed, config.augment_strength, config.colour_augment)
         data = data.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
