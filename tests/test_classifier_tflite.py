@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from device.classifier.bundle import METADATA_FILE, BundleError, load_bundle
-from device.classifier.classifier import Classifier, top_categories
+from device.classifier.classifier import Classifier, _score_converter, top_categories
 from device.classifier.interpreter import BACKENDS, NoInterpreterError, find_backend
 from tiny_bundle import class_colour, make_tiny_bundle
 from bricksort.cli import main
@@ -84,6 +84,26 @@ def test_top_categories_orders_by_score():
     assert [(c.label, c.index) for c in ranked] == [("b", 1), ("c", 2)]
     with pytest.raises(ValueError, match="top_k"):
         top_categories(np.ones(3), ["a", "b", "c"], top_k=0)
+
+
+def test_tied_scores_keep_class_order():
+    ranked = top_categories(np.array([0.2, 0.4, 0.4, 0.0], np.float32), ["a", "b", "c", "d"], top_k=4)
+    assert [c.label for c in ranked] == ["b", "c", "a", "d"]
+
+
+@pytest.mark.parametrize("dtype, scale, zero_point", [(np.uint8, 1 / 256, 0), (np.int8, 1 / 256, -128), (np.int8, 0.02, 3)])
+def test_quantised_scores_are_read_as_scale_times_offset_from_zero_point(dtype, scale, zero_point):
+    convert = _score_converter({"dtype": dtype, "quantization": (scale, zero_point)})
+    raw = np.arange(256, dtype=np.uint8).view(dtype).reshape(2, 128)
+    expected = (raw.astype(np.float64) - zero_point) * scale
+    scores = convert(raw)
+    assert scores.dtype == np.float32 and scores.shape == raw.shape
+    np.testing.assert_allclose(scores, expected, rtol=1e-6)
+
+
+def test_an_output_type_the_classifier_cannot_read_is_refused():
+    with pytest.raises(BundleError, match="unsupported model output type int16"):
+        _score_converter({"dtype": np.int16, "quantization": (0.1, 0)})
 
 
 def test_a_crop_of_the_wrong_size_is_refused(int8_bundle):

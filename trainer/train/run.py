@@ -21,10 +21,10 @@ from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.train.bottlenecks import calibration_items, compute_bottlenecks, load_crop, weights_id
 from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
-from trainer.train.config import TrainConfig
+from trainer.train.config import CONFIG_FILE, TrainConfig
 from trainer.train.guard import check_training_setup
 from trainer.train.history import EpochLog, plot_curves
-from trainer.train.model import build_classifier, calibrate_batch_norm, unfreeze_top
+from trainer.train.model import WeightsDownloadError, build_classifier, calibrate_batch_norm, unfreeze_top
 
 SPLIT_FILE = "split.json"
 LABELS_FILE = "labels.json"
@@ -241,6 +241,17 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
         keras.config.set_dtype_policy(previous)
 
 
+def _forget_new_run(run_dir: Path) -> None:
+    """Remove what `prepare_run` wrote for a run that never got its backbone, so the same
+    command works once the weights are there. Anything else in the folder (a trained epoch,
+    a user's file) keeps it all as it is."""
+    written = {SPLIT_FILE, LABELS_FILE, CONFIG_FILE}
+    if {path.name for path in run_dir.iterdir()} <= written:
+        for name in written:
+            (run_dir / name).unlink(missing_ok=True)
+        run_dir.rmdir()
+
+
 def _write_skipped(run_dir: Path, root: Path, skipped: list[tuple[ImageItem, str]]) -> None:
     # Extra training images live outside the data root: their paths stay absolute.
     entries = [
@@ -262,6 +273,17 @@ def _read_skipped(run_dir: Path, root: Path) -> set[Path]:
 def run_training(config: TrainConfig) -> Path:
     """Train (or resume) the run `config.run_dir` and return that folder."""
     data = prepare_run(config)
+    try:
+        _train_phases(data, config)
+    except WeightsDownloadError:
+        if not config.resume:
+            _forget_new_run(config.run_dir)
+        raise
+    plot_curves(config.run_dir)
+    return config.run_dir
+
+
+def _train_phases(data: TrainingData, config: TrainConfig) -> None:
     state = RunState.load(config.run_dir)
     if state.needs(PHASE_HEAD, config.epochs):
         unreadable = {item.path for item in train_head(data, config, state)}
@@ -272,5 +294,3 @@ def run_training(config: TrainConfig) -> Path:
     # the backbone phase 2 has changed since).
     if state.epochs_done.get(PHASE_FINE_TUNE, 0) < config.fine_tune_epochs:
         fine_tune(data, config, state, unreadable)
-    plot_curves(config.run_dir)
-    return config.run_dir
