@@ -14,3 +14,18 @@ def base(tmp_path_factory):
 def bundle_dir(base):
     """The tiny run exported as a bundle (built once, on first use)."""
     return exported_bundle(base)
+
+
+@pytest.fixture()
+def offline_keras(tmp_path, monkeypatch):
+    """Keras with an empty weights cache and no network: a download fails as it does offline.
+    Returns the empty KERAS_HOME."""
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):  # what Keras raises when the download fails
+        raise Exception("URL fetch failure on https://example.invalid/weights.h5: None -- [Errno -2] Name or service not known")
+
+    home = tmp_path / "empty-keras-home"
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    return home

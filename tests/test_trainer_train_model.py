@@ -33,16 +33,9 @@ def test_training_from_scratch_trains_batch_norm_with_fast_moving_statistics(fea
     assert {layer.momentum for layer in _norms(features)} == {SCRATCH_BATCH_NORM_MOMENTUM}
 
 
-def test_imagenet_weights_that_cannot_be_fetched_give_an_error_saying_what_to_do(tmp_path, monkeypatch):
-    from keras.src.utils import file_utils
-
+def test_imagenet_weights_that_cannot_be_fetched_give_an_error_saying_what_to_do(tmp_path, offline_keras):
     from trainer.train.model import WeightsDownloadError
 
-    def offline(*args, **kwargs):  # what Keras raises when the download fails
-        raise Exception("URL fetch failure on https://example.invalid/weights.h5: None -- [Errno -2] Name or service not known")
-
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
-    monkeypatch.setattr(file_utils, "get_file", offline)
     config = TrainConfig(tmp_path, tmp_path / "run", input_hw=(96, 96), alpha=0.35)
     with pytest.raises(WeightsDownloadError, match=r"not in .*empty-keras-home/models.*--weights none") as raised:
         build_feature_extractor(config)

@@ -128,17 +128,10 @@ def test_new_run_refuses_to_overwrite_an_existing_one(base, run_dir):
         run_training(tiny_config(base))
 
 
-def test_a_new_run_whose_weights_cannot_be_fetched_leaves_no_run_behind(base, tmp_path, monkeypatch):
-    from keras.src.utils import file_utils
-
+def test_a_new_run_whose_weights_cannot_be_fetched_leaves_no_run_behind(base, offline_keras):
     from trainer.train import run_training
     from trainer.train.model import WeightsDownloadError
 
-    def offline(*args, **kwargs):  # what Keras raises when the download fails
-        raise Exception("URL fetch failure on https://example.invalid/weights.h5: None -- [Errno -2] Name or service not known")
-
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
-    monkeypatch.setattr(file_utils, "get_file", offline)
     config = tiny_config(base, name="offline", weights="imagenet", input_hw=(96, 96))
     with pytest.raises(WeightsDownloadError):
         run_training(config)
