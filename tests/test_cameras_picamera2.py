@@ -27,8 +27,12 @@ class FakeRequest:
         self.released = True
 
 
+# Memory order of each 24-bit format, as libcamera names them (by register order).
+MEMORY_ORDER = {"RGB888": "BGR", "BGR888": "RGB"}
+
+
 class FakePicamera2:
-    """Behaves like libcamera's RGB888: pixels come out as B,G,R; metadata follows the controls."""
+    """Lays pixels out as libcamera does for the configured format; metadata follows the controls."""
 
     instances: list["FakePicamera2"]
 
@@ -59,10 +63,13 @@ class FakePicamera2:
         return metadata
 
     def capture_request(self) -> FakeRequest:
-        width, height = self.calls[0][1]["main"]["size"]
-        bgr = np.zeros((height, width, 3), np.uint8)
-        bgr[..., 0], bgr[..., 1], bgr[..., 2] = 10, 20, 30  # B, G, R in memory
-        request = FakeRequest(bgr, self.capture_metadata())
+        main = self.calls[0][1]["main"]
+        width, height = main["size"]
+        scene = {"R": 30, "G": 20, "B": 10}
+        array = np.zeros((height, width, 3), np.uint8)
+        for channel, name in enumerate(MEMORY_ORDER[main["format"]]):
+            array[..., channel] = scene[name]
+        request = FakeRequest(array, self.capture_metadata())
         self.requests.append(request)
         return request
 
@@ -84,15 +91,16 @@ def control_calls(picam: FakePicamera2) -> list[dict]:
     return [call[1] for call in picam.calls if call[0] == "set_controls"]
 
 
-def test_frames_arrive_as_rgb_from_rgb888_memory_order(fake_module: types.ModuleType) -> None:
+def test_frames_arrive_in_rgb_order_straight_from_the_isp(fake_module: types.ModuleType) -> None:
     config = PiCamera2Config(size=(32, 24), camera_index=1)
     with PiCamera2Camera(config, module=fake_module) as camera:
         frame = camera.read()
     picam = fake_module.Picamera2.instances[0]
     assert picam.camera_num == 1
-    assert picam.calls[0] == ("configure", {"main": {"size": (32, 24), "format": "RGB888"}, "buffer_count": 2})
+    assert picam.calls[0] == ("configure", {"main": {"size": (32, 24), "format": "BGR888"}, "buffer_count": 2})
     assert frame.image.shape == (24, 32, 3)
-    assert tuple(frame.image[5, 5]) == (30, 20, 10)  # R, G, B
+    assert tuple(frame.image[5, 5]) == (30, 20, 10)  # the scene's R, G, B
+    assert frame.image is picam.requests[0].array  # no copy or swap of our own
     assert frame.image.flags.c_contiguous
     assert frame.metadata["Lux"] == 400.0
     assert all(request.released for request in picam.requests)

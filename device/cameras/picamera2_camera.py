@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 from device.cameras.base import Camera, Frame
 from device.cameras.errors import CameraError, CameraSpecError
 from device.cameras.registry import parse_options, register_camera
 
 LOCKED_CONTROLS = ("ExposureTime", "AnalogueGain", "ColourGains")
+MAIN_FORMAT = "BGR888"  # R,G,B in memory (see PiCamera2Camera)
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,10 @@ def _pair(separator: str, kind: type) -> Any:
 class PiCamera2Camera(Camera):
     """Picamera2 delivering RGB frames with AE and AWB off once `lock_exposure()` has run.
 
-    picamera2's `RGB888` format is B,G,R in memory (libcamera names formats by register
-    order), so frames are reversed to RGB here."""
+    libcamera names formats by register order, so picamera2's `RGB888` is B,G,R in memory
+    and `BGR888` is R,G,B. The ISP writes `BGR888`, so frames arrive in RGB order with no
+    pass of our own: reversing `RGB888` in NumPy took 12 ms per 1280x960 frame here (3.5 ms
+    with OpenCV), longer than the classifier's `invoke()`."""
 
     def __init__(self, config: PiCamera2Config, module: ModuleType | None = None) -> None:
         super().__init__()
@@ -118,7 +119,7 @@ class PiCamera2Camera(Camera):
             raise CameraError(f"camera {self.name}: picamera2 could not open camera {self.config.camera_index}: {exc}") from exc
         try:
             configuration = picam.create_still_configuration(
-                main={"size": tuple(self.config.size), "format": "RGB888"}, buffer_count=2
+                main={"size": tuple(self.config.size), "format": MAIN_FORMAT}, buffer_count=2
             )
             picam.configure(configuration)
             picam.start()
@@ -140,11 +141,10 @@ class PiCamera2Camera(Camera):
     def _read(self) -> Frame:
         request = self._picam.capture_request()
         try:
-            bgr = request.make_array("main")
+            rgb = request.make_array("main")  # a copy: the buffer goes back to the camera below
             metadata = dict(request.get_metadata())
         finally:
             request.release()
-        rgb = np.ascontiguousarray(bgr[:, :, 2::-1])  # B,G,R(,X) in memory -> R,G,B
         return Frame(rgb, time.time(), metadata)
 
     def _lock_exposure(self) -> dict[str, Any]:
