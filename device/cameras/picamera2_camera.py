@@ -97,8 +97,8 @@ class PiCamera2Camera(Camera):
 
     libcamera names formats by register order, so picamera2's `RGB888` is B,G,R in memory
     and `BGR888` is R,G,B. The ISP writes `BGR888`, so frames arrive in RGB order with no
-    pass of our own: reversing `RGB888` in NumPy took 12 ms per 1280x960 frame here (3.5 ms
-    with OpenCV), longer than the classifier's `invoke()`."""
+    pass of our own: reversing `RGB888` in NumPy took 8-15 ms per 1280x960 frame here (OpenCV's
+    cvtColor 0.5 ms), longer than the classifier's `invoke()`."""
 
     def __init__(self, config: PiCamera2Config, module: ModuleType | None = None) -> None:
         super().__init__()
