@@ -25,7 +25,11 @@ def turntable_augmentation(allow_flip: bool, seed: int, strength: float = 1.0, c
     if colour:
         layers += [
             keras.layers.RandomHue(1.0, value_range=(0, 255), seed=seed + 6),
-            keras.layers.RandomSaturation((0.2, 0.8), value_range=(0, 255), seed=seed + 7),
+            # RandomSaturation goes to HSV without rescaling a 0..255 image first (Keras 3.15):
+            # its saturation leaves 0..1 and pixels turn negative. So it gets 0..1 pixels.
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.RandomSaturation((0.2, 0.8), value_range=(0, 1), seed=seed + 7),  # x0.25..x4
+            keras.layers.Rescaling(255),
             keras.layers.RandomGrayscale(0.25, seed=seed + 8),
         ]
     if allow_flip:
