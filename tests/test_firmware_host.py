@@ -60,7 +60,9 @@ def test_ten_second_move_survives_on_keepalives_alone():
             started = time.monotonic()
             host.send("M400")
             waited = time.monotonic() - started
-        assert waited > 2 * config.long_command_timeout_s  # longer than the timeout: the keep-alives carried it
+        # Well past the timeout, so the keep-alives carried it (not 2x: the move, ~0.5 s wall,
+        # starts when G1 is queued, and under load part of it has run before M400 goes out).
+        assert waited > 1.5 * config.long_command_timeout_s
         assert host.stats.keepalives >= 3
         assert board.executed_moves[-1].duration_s >= 10.0
 
