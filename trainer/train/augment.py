@@ -1,7 +1,7 @@
 """Augmentation that matches what a turntable changes between bricks: the brick's heading
 (any angle), the light (brightness, contrast), and where and how big it sits in the crop
-(small zoom and shift); optionally its colour. A horizontal flip makes a left-handed part look right-handed, so it
-is off unless the parts have no mirror twins."""
+(small zoom and shift); optionally its colour. A horizontal flip makes a left-handed part
+look right-handed, so it is off unless the parts have no mirror twins."""
 from __future__ import annotations
 
 import keras
