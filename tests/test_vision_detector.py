@@ -8,7 +8,7 @@ import pytest
 
 from device.vision.box import Box
 from device.vision.detector import BackgroundDetector, DetectorConfig, SettleConfig, SettleTracker
-from device.vision.foreground import largest_blob, shrunk_copy, working_copy
+from device.vision.foreground import largest_blob, shrunk_copy
 from device.vision.still import StillConfig, find_brick_in_still
 
 TABLE_RGB = (205, 160, 200)  # the pink-purple of the real turntable
@@ -150,12 +150,12 @@ def test_background_detector_ignores_the_shadow_but_not_a_brick_of_the_table_s_o
 
 def test_shrunk_copy_averages_the_middle_of_each_block_and_drops_odd_edges(rng):
     frame = rng.integers(0, 256, (301, 403, 3), dtype=np.uint8)
-    small, factor = shrunk_copy(frame, 100)
+    small, factor = shrunk_copy(frame, 101)  # 403 / 101 -> 4
     assert factor == 4 and small.shape == (75, 100, 3)
     blocks = frame[:300, :400].reshape(75, 4, 100, 4, 3).astype(float)
     middle = blocks[:, 1:3, :, 1:3].mean(axis=(1, 3))  # each 4x4 block's central 2x2
     assert np.abs(small.astype(float) - middle).max() <= 1.0  # OpenCV's fixed-point rounding
-    halved, factor = shrunk_copy(frame, 201)
+    halved, factor = shrunk_copy(frame, 202)
     pairs = frame[:300, :402].reshape(150, 2, 201, 2, 3).mean(axis=(1, 3))  # factor 2: exact 2x2 means
     assert factor == 2 and np.abs(halved.astype(float) - pairs).max() <= 1.0
     assert shrunk_copy(frame[:60, :70], 80)[1] == 1  # already small: left as it is
@@ -176,14 +176,12 @@ def test_settle_config_rejects_a_single_frame():
         SettleConfig(frames=1)
 
 
-def test_working_copy_is_an_exact_block_average_when_the_factor_does_not_divide_the_frame(rng):
+def test_shrunk_copy_by_an_odd_factor_takes_each_block_s_middle_pixel(rng):
     frame = rng.integers(0, 256, (481, 641, 3), dtype=np.uint8)
-    small, factor = working_copy(frame, 240)
+    small, factor = shrunk_copy(frame, 240)  # 641 / 240 -> 3, the smallest whole factor, not 4
     assert factor == 3 and small.shape == (160, 213, 3)
-    # Each working pixel is the mean of one 3x3 block of the frame; the last partial row and
-    # column are left out rather than smeared across the neighbouring blocks.
-    blocks = frame[:480, :639].reshape(160, 3, 213, 3, 3).mean(axis=(1, 3))
-    assert np.abs(small.astype(float) - blocks).max() <= 0.5 + 1e-9
+    # The last partial row and column are left out rather than smeared across their neighbours.
+    assert np.array_equal(small, frame[1:480:3, 1:639:3])
 
 
 def test_still_detector_gives_the_same_boxes_from_concurrent_threads(rng):

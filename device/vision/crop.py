@@ -15,7 +15,9 @@ from device.vision.box import Box
 # bottleneck cache on it and bundles record it.
 # 2: bilinear, not area, resampling when shrinking by less than 2x.
 # 3: brick boxes found on frames whose sides the working copy's factor does not divide.
-PREPROCESSING_VERSION = 3
+# 4: the still-photo finder's working copy is a bilinear resize by a whole factor (boxes
+#    change on frames more than 320 pixels long; up to 320, e.g. turntable-10, they do not).
+PREPROCESSING_VERSION = 4
 DEFAULT_MARGIN = 0.15
 
 

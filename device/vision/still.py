@@ -25,7 +25,7 @@ from device.vision.foreground import (
     scale_box,
     scratch_image,
     weighted_norm,
-    working_copy,
+    shrunk_copy,
 )
 
 BORDER_STRIDE = 3  # every third border pixel is plenty for a three-parameter fit
@@ -140,7 +140,7 @@ def find_brick_in_still(frame_rgb: np.ndarray, config: StillConfig = StillConfig
     """Bounding box of the brick in a uint8 RGB photo, or None when nothing stands out."""
     if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
         raise ValueError(f"expected an HxWx3 uint8 RGB frame, got shape {frame_rgb.shape} dtype {frame_rgb.dtype}")
-    small, factor = working_copy(frame_rgb, config.max_side)
+    small, factor = shrunk_copy(frame_rgb, config.max_side)
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
     background = scratch_image(lab.shape, 0)
     spread = _gradient_background(lab, config, background)
