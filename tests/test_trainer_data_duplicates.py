@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from trainer.data.dataset import ImageItem
-from trainer.data.duplicates import DuplicateConfig, find_duplicates, identical_pairs, similar_pairs
+from trainer.data.duplicates import (
+    DuplicateConfig,
+    find_duplicates,
+    identical_across,
+    identical_pairs,
+    similar_across,
+    similar_pairs,
+)
 
 
 def unit_rows(count: int, dims: int, seed: int) -> np.ndarray:
@@ -37,6 +44,22 @@ def test_identical_pairs_match_brute_force():
         (i, j) for i, j in itertools.combinations(range(30), 2) if np.sqrt(np.mean((flat[i] - flat[j]) ** 2)) <= 2.0
     }
     assert found == expected == {(3, 10), (3, 20), (10, 20)}
+
+
+def test_searches_across_two_sets_pair_each_first_row_with_rows_of_the_second_only():
+    rng = np.random.default_rng(3)
+    first, second = unit_rows(25, 8, seed=4), unit_rows(9, 8, seed=5)
+    first[7] = second[2]
+    first[8] = first[9]  # a pair within the first set: not a match across
+    found = {(p.first, p.second) for p in similar_across(first, second, 0.95, block=4)}
+    assert found == {(i, j) for i in range(25) for j in range(9) if first[i] @ second[j] >= 0.95} and (7, 2) in found
+    assert (8, 9) not in found
+
+    images, others = rng.integers(0, 256, (12, 8, 8, 3)).astype(np.uint8), rng.integers(0, 256, (5, 8, 8, 3)).astype(np.uint8)
+    images[4] = np.clip(others[1].astype(int) + rng.integers(-2, 3, (8, 8, 3)), 0, 255)
+    images[5] = images[6]
+    assert [(p.first, p.second) for p in identical_across(images, others, 2.0, block=5)] == [(4, 1)]
+    assert identical_across(images[:0], others, 2.0) == []
 
 
 def test_five_thousand_descriptors_search_in_seconds():

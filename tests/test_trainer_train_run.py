@@ -209,3 +209,50 @@ def test_extra_copy_of_a_held_out_image_is_refused(base, run_dir, tmp_path):
     shutil.copyfile(base / "data" / held_out, copy)
     with pytest.raises(ValueError, match="1 extra training image.* copies of validation or test images"):
         prepare_run(tiny_config(base, name="extra-leak", extra_train=(tmp_path / "extra",)))
+
+
+def _brightened(source, target, levels=20):
+    """The same photo, every pixel `levels` brighter: another frame (not within the identity
+    RMS) whose brick crop is the same after the descriptor's standardisation."""
+    import cv2
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(target), cv2.add(cv2.imread(str(source)), (levels, levels, levels, 0)))
+    return target
+
+
+def test_extra_image_repeating_a_held_out_one_of_its_part_is_left_out_and_listed(base, run_dir, extra_folder):
+    from trainer.train.run import prepare_run
+
+    split = json.loads((run_dir / "split.json").read_text())
+    held = split["test"][0]
+    twin = _brightened(base / "data" / held["path"], extra_folder / held["label"] / "twin.jpg")
+    # The same picture filed under another part is a look-alike, not a repeat: the split's rule
+    # links near-duplicates within a part only.
+    other_label = next(label for label in ("1x1", "slope") if label != held["label"])
+    look_alike = _brightened(base / "data" / held["path"], extra_folder / other_label / "look-alike.jpg")
+
+    config = tiny_config(base, name="extra-twin", extra_train=(extra_folder,))
+    data = prepare_run(config)
+
+    kept = {item.path for item in data.extra}
+    assert twin not in kept and look_alike in kept
+    assert kept == set(extra_folder.glob("*/*.jpg")) - {twin}
+    left_out = json.loads((config.run_dir / "extra-left-out.json").read_text())
+    assert [(entry["extra"], entry["held_out"]) for entry in left_out] == [(twin.as_posix(), held["path"])]
+    assert left_out[0]["crop_similarity"] >= 0.94
+
+
+def test_extra_re_encoded_copy_of_a_held_out_photo_is_refused(base, run_dir, tmp_path):
+    import cv2
+
+    from trainer.train.run import prepare_run
+
+    held_out = json.loads((run_dir / "split.json").read_text())["val"][0]["path"]
+    copy = (tmp_path / "extra" / held_out).with_suffix(".png")  # the same pixels in other bytes
+    copy.parent.mkdir(parents=True)
+    cv2.imwrite(str(copy), cv2.imread(str(base / "data" / held_out)))
+    config = tiny_config(base, name="extra-re-encoded", extra_train=(tmp_path / "extra",))
+    with pytest.raises(ValueError, match="1 extra training image.* same photos as validation or test images"):
+        prepare_run(config)
+    assert not (config.run_dir / "split.json").exists()

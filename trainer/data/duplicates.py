@@ -89,34 +89,71 @@ def similar_pairs(descriptors: np.ndarray, threshold: float, block: int = BLOCK)
     return pairs
 
 
-def _rms_pairs(flat: np.ndarray, max_rms: float, block: int) -> list[SimilarPair]:
+def similar_across(first: np.ndarray, second: np.ndarray, threshold: float, block: int = BLOCK) -> list[SimilarPair]:
+    """Every pair (i of `first`, j of `second`) with cosine similarity >= threshold, for
+    unit-length row vectors; `SimilarPair.second` indexes `second`."""
+    vectors, others = np.asarray(first, dtype=np.float32), np.asarray(second, dtype=np.float32)
+    pairs: list[SimilarPair] = []
+    for start in range(0, len(vectors), block):
+        scores = vectors[start : start + block] @ others.T
+        rows, cols = np.nonzero(scores >= threshold)
+        pairs += [SimilarPair(start + i, j, float(scores[i, j])) for i, j in zip(rows.tolist(), cols.tolist())]
+    return pairs
+
+
+def _rms_pairs(flat: np.ndarray, max_rms: float, block: int, others: np.ndarray | None = None) -> list[SimilarPair]:
+    """Rows of `flat` within `max_rms` of each other (i < j), or of a row of `others`."""
     norms = np.einsum("ij,ij->i", flat, flat)
+    other_norms = norms if others is None else np.einsum("ij,ij->i", others, others)
     pairs: list[SimilarPair] = []
     for start in range(0, len(flat), block):
         rows = flat[start : start + block]
-        squared = norms[start : start + block, None] + norms[None, start:] - 2.0 * (rows @ flat[start:].T)
+        first = start if others is None else 0  # within one set: only the columns from the block on
+        columns = flat[start:] if others is None else others
+        squared = norms[start : start + block, None] + other_norms[None, first:] - 2.0 * (rows @ columns.T)
         rms = np.sqrt(np.maximum(squared, 0.0) / flat.shape[1])
-        pairs += _upper_pairs(rms, start, rms <= max_rms)
+        hit = rms <= max_rms
+        if others is None:
+            pairs += _upper_pairs(rms, start, hit)
+        else:
+            found_rows, found_cols = np.nonzero(hit)
+            pairs += [SimilarPair(start + i, j, float(rms[i, j])) for i, j in zip(found_rows.tolist(), found_cols.tolist())]
+    return pairs
+
+
+def _block_means(images: np.ndarray) -> np.ndarray:
+    """NxSxSx3 thumbnails -> N flat vectors of their 4x4 block means (float32)."""
+    count, side = images.shape[0], images.shape[1]
+    return images.reshape(count, side // 4, 4, side // 4, 4, -1).mean(axis=(2, 4), dtype=np.float32).reshape(count, -1)
+
+
+def _confirmed(candidates: list[SimilarPair], first: np.ndarray, second: np.ndarray, max_rms: float) -> list[SimilarPair]:
+    # Averaging never raises the RMS difference, so block means find every pair within
+    # `max_rms` and the full-size check runs on few of them.
+    pairs = []
+    for candidate in candidates:
+        difference = first[candidate.first].astype(np.float32) - second[candidate.second]
+        rms = float(np.sqrt(np.mean(difference**2)))
+        if rms <= max_rms:
+            pairs.append(SimilarPair(candidate.first, candidate.second, rms))
     return pairs
 
 
 def identical_pairs(thumbnails: np.ndarray, max_rms: float, block: int = BLOCK) -> list[SimilarPair]:
     """Every pair i < j of NxSxSx3 thumbnails (S a multiple of 4) that differ by at most
     `max_rms` levels (root mean square)."""
-    images = np.asarray(thumbnails, dtype=np.float32)
+    images = np.asarray(thumbnails)
     if not len(images):
         return []
-    count, side = images.shape[0], images.shape[1]
-    # Candidates on 4x4 block means first: averaging never raises the RMS difference, so
-    # nothing within `max_rms` is missed, and the full-size check runs on few pairs.
-    coarse = images.reshape(count, side // 4, 4, side // 4, 4, -1).mean(axis=(2, 4)).reshape(count, -1)
-    flat = images.reshape(count, -1)
-    pairs = []
-    for candidate in _rms_pairs(coarse, max_rms, block):
-        rms = float(np.sqrt(np.mean((flat[candidate.first] - flat[candidate.second]) ** 2)))
-        if rms <= max_rms:
-            pairs.append(SimilarPair(candidate.first, candidate.second, rms))
-    return pairs
+    return _confirmed(_rms_pairs(_block_means(images), max_rms, block), images, images, max_rms)
+
+
+def identical_across(first: np.ndarray, second: np.ndarray, max_rms: float, block: int = BLOCK) -> list[SimilarPair]:
+    """Every pair (i of `first`, j of `second`) of NxSxSx3 thumbnails within `max_rms` levels."""
+    first, second = np.asarray(first), np.asarray(second)
+    if not len(first) or not len(second):
+        return []
+    return _confirmed(_rms_pairs(_block_means(first), max_rms, block, _block_means(second)), first, second, max_rms)
 
 
 def _groups(items: Sequence[ImageItem], links: list[list[Path]], kind: str) -> list[DuplicateGroup]:

@@ -6,6 +6,7 @@ with augmentation), all written to one run folder:
       state.json   best.weights.h5             best-by-val-loss checkpoint of the full model
       history.json curves.png tensorboard/<phase>/
       skipped.json                             unreadable images, listed and left out
+      extra-left-out.json                      --extra-train images that repeat a held-out one
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from trainer.data.dataset import Dataset, ImageItem, item_sha256s, load_dataset
+from trainer.data.dataset import Dataset, ImageItem, load_dataset
+from trainer.data.duplicates import DuplicateConfig
+from trainer.data.extra_images import ExtraImages, load_extra_images
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.train.bottlenecks import calibration_items, compute_bottlenecks, load_crop, weights_id
@@ -29,6 +32,7 @@ from trainer.train.model import WeightsDownloadError, build_classifier, calibrat
 SPLIT_FILE = "split.json"
 LABELS_FILE = "labels.json"
 SKIPPED_FILE = "skipped.json"
+EXTRA_LEFT_OUT_FILE = "extra-left-out.json"
 CROPS_CACHE = "crops"  # the crop-descriptor cache `bricksort audit` fills, beside the bottlenecks
 PHASE_HEAD = "phase1"
 PHASE_FINE_TUNE = "phase2"
@@ -85,7 +89,10 @@ def prepare_run(config: TrainConfig) -> TrainingData:
         classes = [label for label, _ in sorted(saved.items(), key=lambda kv: kv[1])]
         if classes != dataset.classes:
             raise ValueError(f"cannot resume: {config.data_root} has classes {dataset.classes}, the run {classes}")
-        return TrainingData(dataset, split, classes, _extra_training_items(config, split))
+        extra = _extra_training_items(config, split)
+        if config.extra_train:
+            _save_left_out(run_dir, split.root, extra)
+        return TrainingData(dataset, split, classes, extra.items)
     if (run_dir / "state.json").exists() or (run_dir / SPLIT_FILE).exists():
         raise RunExistsError(f"run folder {run_dir} already holds a run: pick another name or resume it")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -95,39 +102,38 @@ def prepare_run(config: TrainConfig) -> TrainingData:
             raise ValueError(f"the {side} split is empty: {config.data_root} has too few images or groups")
     extra = _extra_training_items(config, split)  # checked before anything is written
     split.save(run_dir / SPLIT_FILE)
+    if config.extra_train:
+        _save_left_out(run_dir, split.root, extra)
     (run_dir / LABELS_FILE).write_text(
         json.dumps({label: i for i, label in enumerate(dataset.classes)}, indent=2), encoding="utf-8"
     )
     config.save(run_dir)
-    return TrainingData(dataset, split, list(dataset.classes), extra)
+    return TrainingData(dataset, split, list(dataset.classes), extra.items)
 
 
-def _extra_training_items(config: TrainConfig, split: Split) -> list[ImageItem]:
-    """The images of `config.extra_train`: only classes the data has, and no copy of a
-    validation or test image (it would be scored on a picture it trained on)."""
-    items: list[ImageItem] = []
-    for folder in config.extra_train:
-        extra = load_dataset(folder, min_classes=1)
-        unknown = sorted(set(extra.classes) - set(split.classes))
-        if unknown:
-            raise ValueError(
-                f"extra training folder {folder} has classes the data has not: {', '.join(unknown)} "
-                f"(the data's: {', '.join(split.classes)})"
-            )
-        items.extend(extra.items)
-    if not items:
-        return items
-    held_out = split.val + split.test
-    held_by_hash = dict(zip(item_sha256s(held_out), held_out))
-    copies = [(item, held_by_hash[h]) for item, h in zip(items, item_sha256s(items)) if h in held_by_hash]
-    if copies:
-        item, twin = copies[0]
-        raise ValueError(
-            f"{len(copies)} extra training image(s) are copies of validation or test images, e.g. {item.path} "
-            f"= {twin.path}: remove them, or the scores would count pictures the model trained on"
+def _extra_training_items(config: TrainConfig, split: Split) -> ExtraImages:
+    """The images of `config.extra_train` that may train (see trainer.data.extra_images)."""
+    extra = load_extra_images(config.extra_train, split.classes, split.val + split.test, config.cache_dir.parent / CROPS_CACHE)
+    if extra.left_out:
+        first = extra.left_out[0]
+        print(
+            f"left out {len(extra.left_out)} extra training image(s) whose brick crop repeats a validation or test "
+            f"image of the same part (crop similarity >= {DuplicateConfig().near_threshold:g}), e.g. {first.extra.path} ~ "
+            f"{first.held_out.path} ({first.score:.3f}); listed in {EXTRA_LEFT_OUT_FILE}"
         )
-    print(f"extra training images: {len(items)} from {len(config.extra_train)} folder(s), training side only")
-    return items
+    if extra.items:
+        print(f"extra training images: {len(extra.items)} from {len(config.extra_train)} folder(s), training side only")
+    return extra
+
+
+def _save_left_out(run_dir: Path, root: Path, extra: ExtraImages) -> None:
+    """List the left-out extra images (absolute paths: they live outside the data) beside the
+    held-out image each repeats (relative to the data root, as in split.json)."""
+    entries = [
+        {"extra": twin.extra.path.as_posix(), "held_out": twin.held_out.path.relative_to(root).as_posix(), "crop_similarity": round(twin.score, 4)}
+        for twin in extra.left_out
+    ]
+    (run_dir / EXTRA_LEFT_OUT_FILE).write_text(json.dumps(entries, indent=1), encoding="utf-8")
 
 
 def _callbacks(checkpoint: BestCheckpoint, config: TrainConfig, state: RunState, phase: str, epochs: int) -> list:
@@ -245,7 +251,7 @@ def _forget_new_run(run_dir: Path) -> None:
     """Remove what `prepare_run` wrote for a run that never got its backbone, so the same
     command works once the weights are there. Anything else in the folder (a trained epoch,
     a user's file) keeps it all as it is."""
-    written = {SPLIT_FILE, LABELS_FILE, CONFIG_FILE}
+    written = {SPLIT_FILE, LABELS_FILE, CONFIG_FILE, EXTRA_LEFT_OUT_FILE}
     if {path.name for path in run_dir.iterdir()} <= written:
         for name in written:
             (run_dir / name).unlink(missing_ok=True)
