@@ -62,6 +62,9 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
                        help="backbone layers, from the top, that phase 2 trains (default 20; more than the backbone "
                        "has = all of it, as training from scratch with --weights none needs)")
     train.add_argument("--fine-tune-learning-rate", type=float, help="phase-2 learning rate (default 1e-4)")
+    train.add_argument("--fine-tune-schedule", choices=("constant", "cosine"),
+                       help="phase-2 learning rate per epoch: constant (default), or cosine, falling from "
+                       "--fine-tune-learning-rate towards 0 over the --fine-tune epochs")
     train.add_argument("--augment-strength", type=float,
                        help="scales phase 2's rotation, light, zoom and shift ranges, 0..1 (default 1)")
     train.add_argument("--batch-size", type=int)

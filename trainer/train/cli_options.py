@@ -17,6 +17,7 @@ _FIELDS = {
     "fine_tune_epochs": "fine_tune_epochs",
     "fine_tune_layers": "fine_tune_layers",
     "fine_tune_learning_rate": "fine_tune_learning_rate",
+    "fine_tune_schedule": "fine_tune_schedule",
     "augment_strength": "augment_strength",
     "batch_size": "batch_size",
     "learning_rate": "learning_rate",

@@ -9,6 +9,8 @@ from typing import Any
 
 from device.vision.crop import DEFAULT_MARGIN
 
+SCHEDULES = ("constant", "cosine")  # phase 2's learning rate per epoch (trainer.train.schedule)
+
 BACKBONES = ("mobilenet_v2", "mobilenet", "mobilenet_v3_small", "mobilenet_v3_large")
 DEFAULT_CACHE_DIR = Path("~/.cache/bricksort/bottlenecks")
 CONFIG_FILE = "config.json"
@@ -33,6 +35,7 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 1e-4
+    fine_tune_schedule: str = "constant"  # or "cosine": phase 2's rate decays to ~0 over its epochs
     dropout: float = 0.5
     hidden_units: int = 256  # 0: softmax straight on the pooled features
     feature_noise: float = 0.3  # std of Gaussian noise on features while training the head
@@ -79,6 +82,8 @@ class TrainConfig:
             raise ValueError("val_fraction and test_fraction must each be in (0, 1)")
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
+        if self.fine_tune_schedule not in SCHEDULES:
+            raise ValueError(f"fine_tune_schedule must be one of {', '.join(SCHEDULES)}, got {self.fine_tune_schedule!r}")
         if not 0.0 <= self.augment_strength <= 1.0:
             raise ValueError(f"augment_strength must be in [0, 1], got {self.augment_strength}")
         if self.feature_noise < 0:

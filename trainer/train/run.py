@@ -28,6 +28,7 @@ from trainer.train.config import CONFIG_FILE, TrainConfig
 from trainer.train.guard import check_training_setup
 from trainer.train.history import EpochLog, plot_curves
 from trainer.train.model import WeightsDownloadError, build_classifier, calibrate_batch_norm, unfreeze_top
+from trainer.train.schedule import fine_tune_scheduler
 
 SPLIT_FILE = "split.json"
 LABELS_FILE = "labels.json"
@@ -236,10 +237,13 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
             shuffle=False,  # `image_dataset` shuffles; Keras warns when asked to shuffle a tf.data set
             initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
             class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
-            callbacks=_callbacks(
-                BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE), config, state, PHASE_FINE_TUNE,
-                config.fine_tune_epochs,
-            ),
+            callbacks=[
+                *_callbacks(
+                    BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE), config, state, PHASE_FINE_TUNE,
+                    config.fine_tune_epochs,
+                ),
+                fine_tune_scheduler(config.fine_tune_epochs, config.fine_tune_learning_rate, config.fine_tune_schedule),
+            ],
             verbose=0,
         )
         state.finish(PHASE_FINE_TUNE, config.run_dir)
