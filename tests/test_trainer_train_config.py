@@ -17,6 +17,7 @@ from trainer.train.config import TrainConfig
         ({"val_fraction": 0.5, "test_fraction": 0.45}, "at least 10%"),
         ({"margin": -0.1}, "margin"),
         ({"augment_strength": 1.5}, "augment_strength"),
+        ({"fine_tune_schedule": "linear"}, "fine_tune_schedule must be one of constant, cosine"),
     ],
 )
 def test_bad_config_is_rejected(tmp_path, overrides, message):
@@ -54,11 +55,12 @@ def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_pat
 
     args = build_parser().parse_args(
         ["train", str(tmp_path), "--runs", str(tmp_path / "runs"), "--weights", "none", "--fine-tune", "6",
-         "--fine-tune-layers", "1000", "--fine-tune-learning-rate", "0.002", "--augment-strength", "0.1"]
+         "--fine-tune-layers", "1000", "--fine-tune-learning-rate", "0.002", "--augment-strength", "0.1",
+         "--fine-tune-schedule", "cosine"]
     )
     config = config_from_args(args)
     assert (config.weights, config.fine_tune_epochs, config.fine_tune_layers) == ("none", 6, 1000)
-    assert (config.fine_tune_learning_rate, config.augment_strength) == (0.002, 0.1)
+    assert (config.fine_tune_learning_rate, config.augment_strength, config.fine_tune_schedule) == (0.002, 0.1, "cosine")
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
 
 

@@ -152,6 +152,25 @@ def test_resume_with_more_fine_tune_epochs_continues_a_finished_run(base):
     assert [(h["phase"], h["epoch"]) for h in history] == [("phase1", 0), ("phase1", 1), ("phase2", 0), ("phase2", 1)]
 
 
+def test_cosine_schedule_lowers_phase_2_s_rate_each_epoch_and_a_resume_continues_it(base):
+    from trainer.train import run_training
+    from trainer.train.config import TrainConfig
+    from trainer.train.schedule import fine_tune_rate
+
+    config = tiny_config(base, name="cosine", epochs=1, fine_tune_epochs=3, fine_tune_layers=5, fine_tune_schedule="cosine")
+    run_training(config)
+    run_training(TrainConfig.load(config.run_dir, fine_tune_epochs=4, resume=True))
+
+    rates = [h["learning_rate"] for h in json.loads((config.run_dir / "history.json").read_text()) if h["phase"] == "phase2"]
+    base_rate = config.fine_tune_learning_rate
+    first_run = [fine_tune_rate(epoch, 3, base_rate, "cosine") for epoch in range(3)]
+    assert rates == pytest.approx([*first_run, fine_tune_rate(3, 4, base_rate, "cosine")], rel=1e-5)
+    assert rates[0] == pytest.approx(base_rate) and rates[0] > rates[1] > rates[2] > 0
+    assert fine_tune_rate(2, 3, base_rate, "constant") == base_rate
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'step'"):
+        fine_tune_rate(0, 3, base_rate, "step")
+
+
 @pytest.fixture
 def extra_folder(tmp_path):
     """Four more photos of two of the tiny data's classes, none a copy of its photos."""

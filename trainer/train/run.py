@@ -238,11 +238,12 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
             initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
             class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
             callbacks=[
+                # First, so each epoch's learning rate is in the logs the history saves.
+                fine_tune_scheduler(config.fine_tune_epochs, config.fine_tune_learning_rate, config.fine_tune_schedule),
                 *_callbacks(
                     BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE), config, state, PHASE_FINE_TUNE,
                     config.fine_tune_epochs,
                 ),
-                fine_tune_scheduler(config.fine_tune_epochs, config.fine_tune_learning_rate, config.fine_tune_schedule),
             ],
             verbose=0,
         )
