@@ -68,6 +68,8 @@ def load_extra_images(
     _refuse_copies(items, held_out, extra_facts, held_facts, duplicates.identical_rms)
     extra_rows, extra_descriptors = _readable(extra_facts, "descriptor")
     held_rows, held_descriptors = _readable(held_facts, "descriptor")
+    if not extra_rows or not held_rows:
+        return ExtraImages(items, [])
     closest: dict[int, HeldOutTwin] = {}
     for pair in similar_across(extra_descriptors, held_descriptors, duplicates.near_threshold):
         index = extra_rows[pair.first]
@@ -82,8 +84,7 @@ def _readable(facts: Sequence[ImageFacts], field: str) -> tuple[list[int], np.nd
     """Indices of the files that decoded and their `field` arrays stacked (unreadable files are
     listed and skipped by training, skipped.json)."""
     rows = [i for i, fact in enumerate(facts) if fact.problem is None]
-    stacked = np.stack([getattr(facts[i], field) for i in rows]) if rows else np.zeros((0, 1), np.float32)
-    return rows, stacked
+    return rows, np.stack([getattr(facts[i], field) for i in rows]) if rows else np.empty(0)
 
 
 def _refuse_copies(
