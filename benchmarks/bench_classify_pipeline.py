@@ -2,13 +2,14 @@
 post-processing, for a MobileNetV2 alpha 0.35 at 160x160 int8 bundle; plus the peak RSS of
 the classify process.
 
-    python benchmarks/bench_classify_pipeline.py [--frames 200] [--threads 2]
+    python benchmarks/bench_classify_pipeline.py [--frames 200] [--threads 2] [--views 3]
 
 Two pipelines, each in its own process, both as the device runs them (`model_input`: the
 still-photo finder fits the background from the frame's border, then the crop):
-- sorter: what `bricksort sort` runs on every view of a brick, on rendered rig frames (600x600
-  JPEGs by default, as the digital twin's camera gives them, 13 parts in LEGO colours), as no
-  real photos of the rig exist here. It also times what the sorter runs on every frame while
+- sorter: what `bricksort sort` runs for a brick: its views (`--views`, default 3) each through
+  `model_input`, then one classifier call on their crops (one batch when the model allows), on
+  rendered rig frames (600x600 JPEGs by default, as the digital twin's camera gives them, 13
+  parts in LEGO colours), as no real photos of the rig exist here. It also times what the sorter runs on every frame while
   it waits for a brick (`BackgroundDetector`, the empty table learned first); that frame is
   not classified, so it is reported beside the pipeline, not in it.
 - photos: `bricksort classify` on the real turntable-10 photos from ../shared when present,
@@ -171,41 +172,55 @@ def watch_ms(rig_frames: Path, frame_count: int) -> float:
     return float(np.median(times))
 
 
-def measure(bundle: Path, frame_count: int, threads: int, kind: str, rig_frames: Path | None) -> dict:
-    """Child process: time each stage per frame without TensorFlow; returns medians in ms.
+def measure(bundle: Path, frame_count: int, threads: int, kind: str, rig_frames: Path | None, views: int) -> dict:
+    """Child process: time each stage without TensorFlow; returns per-frame medians in ms.
 
-    Detect + crop is `model_input`, split in two. The bare invoke() runs on the classifier's
-    own interpreter right after its classify call, so the per-frame difference is what
-    classify adds around invoke(): tensor copies, dequantising, and invoke() itself running
-    slower after detection has evicted its caches."""
+    Frames go in groups of `views` (1 for photos): each frame's `model_input` (detect, then
+    crop), then one `probabilities` call on the group's crops, as `Recogniser.recognise` does
+    for a brick's views (`bricksort classify` takes one image at a time). The bare invoke() runs
+    on the classifier's own interpreter right after, on the same batch, so the difference is
+    what classify adds around invoke(): tensor copies, dequantising, and invoke() itself
+    running slower after detection has evicted its caches. Group times are divided by `views`."""
     from device.classifier.classifier import Classifier, top_categories
     from device.vision.crop import crop_for_model
     from device.vision.still import find_brick_in_still
 
     classifier = Classifier(bundle, num_threads=threads)
-    for _ in range(10):  # warm-up: the first invokes prepare XNNPACK
-        classifier.probabilities([np.zeros((*INPUT_HW, 3), np.uint8)])
+    for _ in range(10):  # warm-up: the first invokes prepare XNNPACK (and the batch shape)
+        classifier.probabilities([np.zeros((*INPUT_HW, 3), np.uint8)] * views)
     frames, what = frames_to_classify(kind, frame_count, rig_frames)
     stages: dict[str, list[float]] = {"detect": [], "crop_resize": [], "invoke": [], "post": []}
+    group: list[np.ndarray] = []
     for frame in frames:
-        t0 = time.perf_counter()
-        box = find_brick_in_still(frame)
-        t1 = time.perf_counter()
-        crop = crop_for_model(frame, box, INPUT_HW, classifier.bundle.metadata.crop_margin)
+        group.append(frame)
+        if len(group) < views:
+            continue
+        detect = crop = 0.0
+        crops = []
+        for view in group:
+            t0 = time.perf_counter()
+            box = find_brick_in_still(view)
+            t1 = time.perf_counter()
+            crops.append(crop_for_model(view, box, INPUT_HW, classifier.bundle.metadata.crop_margin))
+            t2 = time.perf_counter()
+            detect, crop = detect + t1 - t0, crop + t2 - t1
         t2 = time.perf_counter()
-        probabilities = classifier.probabilities([crop])[0]  # set_tensor + invoke + dequantise
-        top_categories(probabilities, classifier.labels, 5)
+        for probabilities in classifier.probabilities(crops):  # set_tensor + invoke + dequantise
+            top_categories(probabilities, classifier.labels, 5)
         t3 = time.perf_counter()
         classifier.interpreter.invoke()
         t4 = time.perf_counter()
-        for name, value in zip(stages, (t1 - t0, t2 - t1, t4 - t3, (t3 - t2) - (t4 - t3))):
-            stages[name].append(value * 1e3)
+        for name, value in zip(stages, (detect, crop, t4 - t3, (t3 - t2) - (t4 - t3))):
+            stages[name].append(value * 1e3 / views)
+        group = []
     return {
         "median_ms": {name: float(np.median(values)) for name, values in stages.items()},
         "watch_ms": watch_ms(rig_frames, frame_count) if kind == "sorter" else None,
         "backend": classifier.backend,
+        "batched": classifier.batchable,
+        "views": views,
         "threads": threads,
-        "frames": len(stages["detect"]),
+        "frames": len(stages["detect"]) * views,
         "pipeline": kind,
         "what": what,
         "tensorflow_imported": "tensorflow" in sys.modules,
@@ -217,9 +232,11 @@ def report(result: dict) -> None:
     """Print the stage medians, the ratio to bare invoke(), peak RSS and the Pi estimates."""
     m = result["median_ms"]
     invoke = m["invoke"]
-    print(f"\n{result['pipeline']} pipeline: {result['frames']} {result['what']}, still-photo finder; backend {result['backend']}, "
+    grouping = (f"{result['views']} views a brick, classified in one {'batch' if result['batched'] else 'call'}"
+                if result["views"] > 1 else "one image at a time")
+    print(f"\n{result['pipeline']} pipeline: {result['frames']} {result['what']}, still-photo finder, {grouping}; backend {result['backend']}, "
           f"{result['threads']} thread(s); TensorFlow imported in classify process: {result['tensorflow_imported']}")
-    print("median per frame (ms):")
+    print("median per frame (ms; a brick's times divided by its views):" if result["views"] > 1 else "median per frame (ms):")
     for name, value in (("detect", m["detect"]), ("crop+resize", m["crop_resize"]), ("invoke()", invoke), ("post-processing", m["post"])):
         print(f"  {name:16s} {value:7.3f}")
     total = m["detect"] + m["crop_resize"] + invoke + m["post"]
@@ -239,6 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--views", type=int, default=3, help="views per brick in the sorter pipeline (default 3, as `bricksort sort`)")
     parser.add_argument("--pi4-ms", type=float, default=REFERENCE_MS["pi4"])
     parser.add_argument("--pi5-ms", type=float, default=REFERENCE_MS["pi5"])
     parser.add_argument("--pipeline", choices=("sorter", "photos", "both"), default="both")
@@ -251,7 +269,8 @@ def main() -> None:
         build_bundle(args.build)
         return
     if args.child:
-        print(json.dumps(measure(args.child, args.frames, args.threads, args.pipeline, args.rig_frames)))
+        views = args.views if args.pipeline == "sorter" else 1
+        print(json.dumps(measure(args.child, args.frames, args.threads, args.pipeline, args.rig_frames, views)))
         return
     REFERENCE_MS.update(pi4=args.pi4_ms, pi5=args.pi5_ms)
     kinds = ("sorter", "photos") if args.pipeline == "both" else (args.pipeline,)
@@ -265,7 +284,7 @@ def main() -> None:
         rig_frames = write_rig_frames(Path(tmp) / "rig", args.frames, args.rig_side) if "sorter" in kinds else None
         for kind in kinds:
             command = [sys.executable, __file__, "--child", str(bundle), "--frames", str(args.frames),
-                       "--threads", str(args.threads), "--pipeline", kind]
+                       "--threads", str(args.threads), "--pipeline", kind, "--views", str(args.views)]
             if rig_frames is not None:
                 command += ["--rig-frames", str(rig_frames)]
             child = subprocess.run(command, capture_output=True, text=True, check=True)
