@@ -16,7 +16,7 @@ from device.vision.foreground import clean_mask, largest_blob, scale_box, shrunk
 class DetectorConfig:
     """Tuning of `BackgroundDetector`; fractions are of the working image's shorter side or area."""
 
-    # Detect on a copy shrunk by a power of two until its longer side is at most this: 300x300
+    # Detect on a copy shrunk by the smallest whole factor that brings its longer side to at most this: 300x300
     # and 600x600 frames -> 150x150, 1280x960 -> 160x120. At 75x75 it took a third less time,
     # but the opening erased the faint stud line of a white brick on the pale table and the
     # sorter waited minutes for it.
