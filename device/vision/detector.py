@@ -16,10 +16,10 @@ from device.vision.foreground import clean_mask, largest_blob, scale_box, shrunk
 class DetectorConfig:
     """Tuning of `BackgroundDetector`; fractions are of the working image's shorter side or area."""
 
-    # Detect on a copy shrunk by the smallest whole factor that brings its longer side to at most this: 300x300
-    # and 600x600 frames -> 150x150, 1280x960 -> 160x120. At 75x75 it took a third less time,
-    # but the opening erased the faint stud line of a white brick on the pale table and the
-    # sorter waited minutes for it.
+    # Detect on a copy shrunk by the smallest whole factor that brings its longer side to at
+    # most this: 300x300 and 600x600 frames -> 150x150, 1280x960 -> 160x120. At 75x75 it took a
+    # third less time, but the opening erased the faint stud line of a white brick on the pale
+    # table and the sorter waited minutes for it.
     max_side: int = 160
     threshold: float = 16.0  # YCrCb change (summed over channels, darkening of luma down-weighted) that counts as brick
     noise_factor: float = 4.0  # ... raised to this many times the per-pixel spread seen while learning
