@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from device.classifier.bundle import METADATA_FILE, BundleError, load_bundle
-from device.classifier.classifier import Classifier, _score_converter, top_categories
+from device.classifier.classifier import MAX_BATCH, Classifier, _score_converter, top_categories
 from device.classifier.interpreter import BACKENDS, NoInterpreterError, find_backend
 from tiny_bundle import class_colour, make_tiny_bundle
 from bricksort.cli import main
@@ -67,6 +67,18 @@ def test_a_batch_gives_the_same_scores_as_one_view_at_a_time(int8_bundle):
     batched = classifier.probabilities(crops)
     singles = np.concatenate([classifier.probabilities([crop]) for crop in crops])
     assert np.array_equal(batched, singles)
+
+
+def test_many_crops_are_scored_in_batches_of_at_most_max_batch(int8_bundle):
+    # Export scores whole splits at once; one batch of 690 crops took 1.7 GB.
+    classifier = Classifier(int8_bundle)
+    crops = painted_crops(classifier.input_hw) * MAX_BATCH + painted_crops(classifier.input_hw)[:1]  # and a partial batch
+    assert len(crops) > 2 * MAX_BATCH
+    scores = classifier.probabilities(crops)
+    assert scores.shape == (len(crops), classifier.num_classes)
+    assert np.array_equal(scores, np.concatenate([classifier.probabilities([crop]) for crop in crops]))
+    classifier.probabilities(crops)
+    assert classifier.interpreter.get_input_details()[0]["shape"][0] <= MAX_BATCH
 
 
 def test_classify_finds_the_brick_in_a_frame_and_ranks_classes(float_bundle):
