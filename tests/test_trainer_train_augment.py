@@ -37,7 +37,6 @@ def test_colour_augmentation_recolours_whole_images_and_greys_some_without_movin
     assert len(set(dominant[~grey].tolist())) >= 2  # the hue moved off red for some
 
 
-
 def test_colour_augmentation_keeps_pixels_in_range():
     out = np.asarray(turntable_augmentation(False, 1, strength=0.0, colour=True)(_batch(), training=True))
     assert out.min() >= -0.5 and out.max() <= 255.5

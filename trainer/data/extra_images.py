@@ -65,13 +65,29 @@ def load_extra_images(
         return ExtraImages(items, [])
     facts = analyse_images([item.path for item in [*items, *held_out]], crop, cache_dir=crops_cache)
     extra_facts, held_facts = facts[: len(items)], facts[len(items) :]
-    _refuse_copies(items, held_out, extra_facts, held_facts, duplicates.identical_rms)
-    extra_rows, extra_descriptors = _readable(extra_facts, "descriptor")
-    held_rows, held_descriptors = _readable(held_facts, "descriptor")
+    _refuse_byte_copies(items, held_out, extra_facts, held_facts)
+    # Unreadable files have no descriptor or thumbnail: training lists and skips them (skipped.json).
+    extra_rows = [i for i, fact in enumerate(extra_facts) if fact.problem is None]
+    held_rows = [j for j, fact in enumerate(held_facts) if fact.problem is None]
     if not extra_rows or not held_rows:
         return ExtraImages(items, [])
+    extra_readable = [extra_facts[i] for i in extra_rows]
+    held_readable = [held_facts[j] for j in held_rows]
+    same = identical_across(
+        _stacked(extra_readable, "thumbnail"), _stacked(held_readable, "thumbnail"), duplicates.identical_rms
+    )
+    if same:
+        item, twin = items[extra_rows[same[0].first]], held_out[held_rows[same[0].second]]
+        raise ValueError(
+            f"{len({pair.first for pair in same})} extra training image(s) are the same photos as validation or "
+            f"test images (re-encoded or resized: whole frames within {duplicates.identical_rms:g} levels), e.g. "
+            f"{item.path} ~ {twin.path}: remove them, or the scores would count pictures the model trained on"
+        )
     closest: dict[int, HeldOutTwin] = {}
-    for pair in similar_across(extra_descriptors, held_descriptors, duplicates.near_threshold):
+    similar = similar_across(
+        _stacked(extra_readable, "descriptor"), _stacked(held_readable, "descriptor"), duplicates.near_threshold
+    )
+    for pair in similar:
         index = extra_rows[pair.first]
         extra, twin = items[index], held_out[held_rows[pair.second]]
         if extra.label == twin.label and (index not in closest or pair.score > closest[index].score):
@@ -80,21 +96,17 @@ def load_extra_images(
     return ExtraImages(kept, [closest[i] for i in sorted(closest)])
 
 
-def _readable(facts: Sequence[ImageFacts], field: str) -> tuple[list[int], np.ndarray]:
-    """Indices of the files that decoded and their `field` arrays stacked (unreadable files are
-    listed and skipped by training, skipped.json)."""
-    rows = [i for i, fact in enumerate(facts) if fact.problem is None]
-    return rows, np.stack([getattr(facts[i], field) for i in rows]) if rows else np.empty(0)
+def _stacked(facts: Sequence[ImageFacts], field: str) -> np.ndarray:
+    return np.stack([getattr(fact, field) for fact in facts])
 
 
-def _refuse_copies(
+def _refuse_byte_copies(
     items: Sequence[ImageItem],
     held_out: Sequence[ImageItem],
     extra_facts: Sequence[ImageFacts],
     held_facts: Sequence[ImageFacts],
-    identical_rms: float,
 ) -> None:
-    """ValueError when an extra image is a held-out photo: same bytes, or frames alike."""
+    """ValueError when an extra file has the same bytes as a held-out one."""
     held_by_hash = {fact.sha256: item for item, fact in zip(held_out, held_facts)}
     copies = [(item, held_by_hash[fact.sha256]) for item, fact in zip(items, extra_facts) if fact.sha256 in held_by_hash]
     if copies:
@@ -102,14 +114,4 @@ def _refuse_copies(
         raise ValueError(
             f"{len(copies)} extra training image(s) are copies of validation or test images, e.g. {item.path} "
             f"= {twin.path}: remove them, or the scores would count pictures the model trained on"
-        )
-    extra_rows, extra_thumbnails = _readable(extra_facts, "thumbnail")
-    held_rows, held_thumbnails = _readable(held_facts, "thumbnail")
-    same = identical_across(extra_thumbnails, held_thumbnails, identical_rms) if extra_rows and held_rows else []
-    if same:
-        item, twin = items[extra_rows[same[0].first]], held_out[held_rows[same[0].second]]
-        raise ValueError(
-            f"{len({pair.first for pair in same})} extra training image(s) are the same photos as validation or "
-            f"test images (re-encoded or resized: whole frames within {identical_rms:g} levels), e.g. {item.path} "
-            f"~ {twin.path}: remove them, or the scores would count pictures the model trained on"
         )

@@ -91,8 +91,7 @@ def prepare_run(config: TrainConfig) -> TrainingData:
         if classes != dataset.classes:
             raise ValueError(f"cannot resume: {config.data_root} has classes {dataset.classes}, the run {classes}")
         extra = _extra_training_items(config, split)
-        if config.extra_train:
-            _save_left_out(run_dir, split.root, extra)
+        _save_left_out(config, split.root, extra)
         return TrainingData(dataset, split, classes, extra.items)
     if (run_dir / "state.json").exists() or (run_dir / SPLIT_FILE).exists():
         raise RunExistsError(f"run folder {run_dir} already holds a run: pick another name or resume it")
@@ -103,8 +102,7 @@ def prepare_run(config: TrainConfig) -> TrainingData:
             raise ValueError(f"the {side} split is empty: {config.data_root} has too few images or groups")
     extra = _extra_training_items(config, split)  # checked before anything is written
     split.save(run_dir / SPLIT_FILE)
-    if config.extra_train:
-        _save_left_out(run_dir, split.root, extra)
+    _save_left_out(config, split.root, extra)
     (run_dir / LABELS_FILE).write_text(
         json.dumps({label: i for i, label in enumerate(dataset.classes)}, indent=2), encoding="utf-8"
     )
@@ -127,14 +125,17 @@ def _extra_training_items(config: TrainConfig, split: Split) -> ExtraImages:
     return extra
 
 
-def _save_left_out(run_dir: Path, root: Path, extra: ExtraImages) -> None:
-    """List the left-out extra images (absolute paths: they live outside the data) beside the
-    held-out image each repeats (relative to the data root, as in split.json)."""
+def _save_left_out(config: TrainConfig, root: Path, extra: ExtraImages) -> None:
+    """For a run with extra folders, list the left-out extra images (absolute paths: they live
+    outside the data) beside the held-out image each repeats (relative to the data root, as in
+    split.json)."""
+    if not config.extra_train:
+        return
     entries = [
         {"extra": twin.extra.path.as_posix(), "held_out": twin.held_out.path.relative_to(root).as_posix(), "crop_similarity": round(twin.score, 4)}
         for twin in extra.left_out
     ]
-    (run_dir / EXTRA_LEFT_OUT_FILE).write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    (config.run_dir / EXTRA_LEFT_OUT_FILE).write_text(json.dumps(entries, indent=1), encoding="utf-8")
 
 
 def _callbacks(checkpoint: BestCheckpoint, config: TrainConfig, state: RunState, phase: str, epochs: int) -> list:
