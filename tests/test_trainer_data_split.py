@@ -103,6 +103,18 @@ def test_a_side_takes_no_more_than_its_share_of_a_class_s_sessions(tmp_path):
         assert split.counts()["test"]["b"] == 15  # sessions of one photo: shares of images and sessions agree
 
 
+def test_summary_notes_held_out_sides_that_are_mostly_one_set(tmp_path):
+    lumpy = make_split(fake_dataset(tmp_path / "lumpy", {"a": 72, "b": 72}, session_size=24), seed=0)
+    lines = lumpy.summary()
+    assert lines[0] == "split (seed 0): train 48 / val 48 / test 48 images"
+    assert "6 duplicate sets kept whole (largest 24)" in lines[1]
+    notes = [line for line in lines if "note:" in line]
+    assert len(notes) == 4  # each part's val and test are one session
+    assert "24 of a's 24 test images are one duplicate set" in notes[0]
+    even = make_split(fake_dataset(tmp_path / "even", {"a": 100, "b": 100}, session_size=2), seed=0)
+    assert not [line for line in even.summary() if "note:" in line]
+
+
 def test_save_and_load_round_trip_with_relative_paths(tmp_path):
     dataset = fake_dataset(tmp_path / "data", {"a": 30, "b": 30}, session_size=3)
     split = make_split(dataset, seed=2)

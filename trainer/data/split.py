@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -19,6 +19,7 @@ from trainer.data.dataset import Dataset, ImageItem
 SPLIT_FORMAT = "bricksort-split"
 SPLIT_VERSION = 1
 SPLIT_NAMES = ("train", "val", "test")
+MIN_DOMINANT_SET = 10  # a held-out set this big that is most of its part's side gets a note
 
 
 class SplitError(ValueError):
@@ -51,6 +52,9 @@ class Split:
     val_fraction: float
     test_fraction: float
     leakage: LeakageStats | None = None
+    # (side, class) -> images of its largest duplicate set, where that set is most of the
+    # side's images of the class; known only for a split just made (not saved).
+    dominant_sets: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def side(self, name: str) -> list[ImageItem]:
         """Items of side `name` ("train", "val" or "test")."""
@@ -67,6 +71,25 @@ class Split:
                 per_class[item.label] += 1
             result[name] = per_class
         return result
+
+    def summary(self) -> list[str]:
+        """Lines for a person: side sizes, what grouping kept apart, and the held-out sides
+        that are mostly one duplicate set (whose per-part figures then rest on one brick)."""
+        counts = self.counts()
+        sizes = " / ".join(f"{name} {sum(counts[name].values())}" for name in SPLIT_NAMES)
+        lines = [f"split (seed {self.seed}): {sizes} images"]
+        if self.leakage:
+            leak = self.leakage
+            lines.append(
+                f"  {leak.components} duplicate sets kept whole (largest {leak.largest_component}); a plain random split "
+                f"would have put {leak.naive_leaked_test} of its {leak.naive_test_size} test images beside a twin in training"
+            )
+        for (name, label), largest in sorted(self.dominant_sets.items()):
+            lines.append(
+                f"  note: {largest} of {label}'s {counts[name][label]} {name} images are one duplicate set, "
+                f"so its {name} figure rests mostly on one brick and look"
+            )
+        return lines
 
     def save(self, path: Path | str) -> None:
         """Write the split as JSON with paths relative to the dataset root."""
@@ -281,6 +304,7 @@ def make_split(
         naive_test_size=naive.count("test"),
     )
     sides = {name: [item for item, side in zip(items, side_of) if side == name] for name in SPLIT_NAMES}
+    dominant = _dominant_sets(items, components, side_of)
     return Split(
         root=dataset.root,
         classes=list(dataset.classes),
@@ -291,4 +315,17 @@ def make_split(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         leakage=leakage,
+        dominant_sets=dominant,
     )
+
+
+def _dominant_sets(items: list[ImageItem], components: list[list[int]], side_of: list[str]) -> dict[tuple[str, str], int]:
+    """(held-out side, class) -> size of its largest component, where that component holds
+    more than half of the side's images of the class and at least MIN_DOMINANT_SET of them."""
+    images = Counter((side_of[i], item.label) for i, item in enumerate(items) if side_of[i] != "train")
+    largest: dict[tuple[str, str], int] = {}
+    for component in components:
+        key = (side_of[component[0]], _majority_label(items, component))
+        if key[0] != "train":
+            largest[key] = max(largest.get(key, 0), len(component))
+    return {key: size for key, size in largest.items() if size >= MIN_DOMINANT_SET and 2 * size > images[key]}

@@ -97,6 +97,7 @@ def prepare_run(config: TrainConfig) -> TrainingData:
         raise RunExistsError(f"run folder {run_dir} already holds a run: pick another name or resume it")
     run_dir.mkdir(parents=True, exist_ok=True)
     split = _leak_free_split(dataset, config)
+    print("\n".join(split.summary()))
     for side in ("train", "val"):
         if not split.side(side):
             raise ValueError(f"the {side} split is empty: {config.data_root} has too few images or groups")
