@@ -223,8 +223,8 @@ def _assign_components(
         class_components = by_class[label]
         rng.shuffle(class_components)
         total = sum(len(c) for c in class_components)
-        targets = {"test": test_fraction * total, "val": val_fraction * total}
         fractions = {"test": test_fraction, "val": val_fraction}
+        targets = {name: fraction * total for name, fraction in fractions.items()}
         quotas = {name: max(1, round(fraction * len(class_components))) for name, fraction in fractions.items()}
         chosen: dict[str, list[list[int]]] = {"train": [], "val": [], "test": []}
         filled = {"val": 0, "test": 0}
