@@ -87,6 +87,7 @@ def test_reports_classes_sizes_and_tiny_images(planted):
 def test_grouped_split_leaks_nothing(planted):
     leakage = planted[3]["split_leakage"]
     assert leakage["leaked_test"] == 0 and leakage["leaked_val"] == 0
+    assert leakage["held_out_mostly_one_set"] == []  # no duplicate set here reaches 10 images
 
 
 def test_writes_report_and_pictures(planted):

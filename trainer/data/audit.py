@@ -140,5 +140,9 @@ def _summary(dataset: Dataset, facts: list[ImageFacts], findings: DuplicateFindi
         "split_leakage": {
             "note": "test/val images with a twin in train: under a naive random split vs the grouped split (seed 0)",
             **vars(split.leakage),
+            "held_out_mostly_one_set": [
+                {"side": side, "class": label, "set_images": size, "side_images": split.counts()[side][label]}
+                for (side, label), size in sorted(split.dominant_sets.items())
+            ],
         },
     }

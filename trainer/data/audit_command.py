@@ -37,6 +37,8 @@ def audit_command(args: argparse.Namespace) -> int:
           f"near-duplicates: {near['groups']} groups holding {near['images_in_groups']} images")
     leak = s["split_leakage"]
     print(f"a naive split would leak {leak['naive_leaked_test']}/{leak['naive_test_size']} test images; the grouped split leaks {leak['leaked_test']}")
+    for lump in leak["held_out_mostly_one_set"]:
+        print(f"  note: {lump['set_images']} of {lump['class']}'s {lump['side_images']} {lump['side']} images in that split are one duplicate set")
     print(f"report: {report}")
     conflicts = s["label_conflicts"]["pairs"]
     if conflicts:

@@ -155,6 +155,13 @@ def _markdown(result: AuditResult, pictures: list[str]) -> str:
         f"{leak['naive_leaked_val']} validation images beside a twin in train; the grouped split puts "
         f"{leak['leaked_test']} and {leak['leaked_val']}.",
         "",
+    ]
+    lumps = leak["held_out_mostly_one_set"]
+    if lumps:
+        lines += ["Held-out sides that are mostly one duplicate set (their per-part figures rest on one brick and look):", ""]
+        lines += [f"- {lump['class']} {lump['side']}: {lump['set_images']} of {lump['side_images']} images" for lump in lumps]
+        lines.append("")
+    lines += [
         "## Image sizes",
         "",
         ", ".join(f"{size}: {n}" for size, n in list(s["image_sizes"].items())[:10]),
