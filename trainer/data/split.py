@@ -213,7 +213,7 @@ def _assign_components(
     A side takes at most its fraction of the class's images *and* of its components. With
     images alone, a class whose big components cannot move (turntable-10's red and green 1x4s
     are one linked set each, 376 of the class's 521 photos) fills test and validation with
-    every small component, and those were all of one look (every white 1x4): the test then
+    every small component, and those were mostly of one look (the white 1x4s): the test then
     measured a colour training never saw, not new bricks of the looks it knows."""
     side_of = [""] * len(items)
     by_class: dict[str, list[list[int]]] = {}
