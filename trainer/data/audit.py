@@ -141,8 +141,8 @@ def _summary(dataset: Dataset, facts: list[ImageFacts], findings: DuplicateFindi
             "note": "test/val images with a twin in train: under a naive random split vs the grouped split (seed 0)",
             **vars(split.leakage),
             "held_out_mostly_one_set": [
-                {"side": side, "class": label, "set_images": size, "side_images": split.counts()[side][label]}
-                for (side, label), size in sorted(split.dominant_sets.items())
+                {"side": lump.side, "class": lump.label, "set_images": lump.set_images, "side_images": lump.side_images}
+                for lump in split.dominant_sets
             ],
         },
     }

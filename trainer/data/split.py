@@ -22,6 +22,16 @@ SPLIT_NAMES = ("train", "val", "test")
 MIN_DOMINANT_SET = 10  # a held-out set this big that is most of its part's side gets a note
 
 
+@dataclass(frozen=True)
+class DominantSet:
+    """A held-out side of a class that is mostly one duplicate set."""
+
+    side: str
+    label: str
+    set_images: int  # the set's images
+    side_images: int  # the side's images of the class
+
+
 class SplitError(ValueError):
     """Bad split parameters or a split file that does not fit its dataset."""
 
@@ -52,9 +62,8 @@ class Split:
     val_fraction: float
     test_fraction: float
     leakage: LeakageStats | None = None
-    # (side, class) -> images of its largest duplicate set, where that set is most of the
-    # side's images of the class; known only for a split just made (not saved).
-    dominant_sets: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Known only for a split just made (not saved).
+    dominant_sets: list[DominantSet] = field(default_factory=list)
 
     def side(self, name: str) -> list[ImageItem]:
         """Items of side `name` ("train", "val" or "test")."""
@@ -75,8 +84,7 @@ class Split:
     def summary(self) -> list[str]:
         """Lines for a person: side sizes, what grouping kept apart, and the held-out sides
         that are mostly one duplicate set (whose per-part figures then rest on one brick)."""
-        counts = self.counts()
-        sizes = " / ".join(f"{name} {sum(counts[name].values())}" for name in SPLIT_NAMES)
+        sizes = " / ".join(f"{name} {len(self.side(name))}" for name in SPLIT_NAMES)
         lines = [f"split (seed {self.seed}): {sizes} images"]
         if self.leakage:
             leak = self.leakage
@@ -84,10 +92,10 @@ class Split:
                 f"  {leak.components} duplicate sets kept whole (largest {leak.largest_component}); a plain random split "
                 f"would have put {leak.naive_leaked_test} of its {leak.naive_test_size} test images beside a twin in training"
             )
-        for (name, label), largest in sorted(self.dominant_sets.items()):
+        for lump in self.dominant_sets:
             lines.append(
-                f"  note: {largest} of {label}'s {counts[name][label]} {name} images are one duplicate set, "
-                f"so its {name} figure rests mostly on one brick and look"
+                f"  note: {lump.set_images} of {lump.label}'s {lump.side_images} {lump.side} images are one duplicate set, "
+                f"so its {lump.side} figure rests mostly on one brick and look"
             )
         return lines
 
@@ -319,13 +327,17 @@ def make_split(
     )
 
 
-def _dominant_sets(items: list[ImageItem], components: list[list[int]], side_of: list[str]) -> dict[tuple[str, str], int]:
-    """(held-out side, class) -> size of its largest component, where that component holds
-    more than half of the side's images of the class and at least MIN_DOMINANT_SET of them."""
+def _dominant_sets(items: list[ImageItem], components: list[list[int]], side_of: list[str]) -> list[DominantSet]:
+    """The held-out sides of a class whose largest component holds more than half of the
+    side's images of the class and at least MIN_DOMINANT_SET of them, sorted by side and class."""
     images = Counter((side_of[i], item.label) for i, item in enumerate(items) if side_of[i] != "train")
     largest: dict[tuple[str, str], int] = {}
     for component in components:
         key = (side_of[component[0]], _majority_label(items, component))
         if key[0] != "train":
             largest[key] = max(largest.get(key, 0), len(component))
-    return {key: size for key, size in largest.items() if size >= MIN_DOMINANT_SET and 2 * size > images[key]}
+    return [
+        DominantSet(side, label, size, images[side, label])
+        for (side, label), size in sorted(largest.items())
+        if size >= MIN_DOMINANT_SET and 2 * size > images[side, label]
+    ]
