@@ -269,10 +269,11 @@ def training_config(
     # head's feature noise and heavy dropout suit strong pretrained features; on a network
     # that starts from nothing they drown what little it has learnt (loss stays at ln(classes)),
     # and so does full-strength augmentation within a few epochs; smaller batches give more steps.
+    # Every layer trains, so nothing is frozen to cache: fresh augmentation every epoch.
     return TrainConfig(
         **common, epochs=1, fine_tune_epochs=config.scratch_epochs, fine_tune_layers=10_000,
         fine_tune_learning_rate=SCRATCH_LEARNING_RATE, feature_noise=0.0, dropout=0.2, hidden_units=0,
-        augment_strength=SCRATCH_AUGMENT_STRENGTH, batch_size=32,
+        augment_strength=SCRATCH_AUGMENT_STRENGTH, batch_size=32, fine_tune_input="images",
     )
 
 

@@ -12,7 +12,8 @@ from tiny_training import CORRUPT_NAME, trained_run
 def crops(base):
     """Every readable tiny image as the device crops it, with the tiny run's config."""
     from trainer.data.dataset import load_dataset
-    from trainer.export.export import load_crops, read_run
+    from trainer.export.export import read_run
+    from trainer.train.bottlenecks import load_crops
 
     config, classes, _ = read_run(trained_run(base))
     return load_crops(load_dataset(config.data_root).items, classes, config, "crops")

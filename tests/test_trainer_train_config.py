@@ -18,6 +18,8 @@ from trainer.train.config import TrainConfig
         ({"margin": -0.1}, "margin"),
         ({"augment_strength": 1.5}, "augment_strength"),
         ({"fine_tune_schedule": "linear"}, "fine_tune_schedule must be one of constant, cosine"),
+        ({"fine_tune_input": "pixels"}, "fine_tune_input must be one of cached, images"),
+        ({"augment_copies": -1}, "augment_copies must be >= 0"),
     ],
 )
 def test_bad_config_is_rejected(tmp_path, overrides, message):

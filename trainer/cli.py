@@ -65,6 +65,12 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--fine-tune-schedule", choices=("constant", "cosine"),
                        help="phase-2 learning rate per epoch: constant (default), or cosine, falling from "
                        "--fine-tune-learning-rate towards 0 over the --fine-tune epochs")
+    train.add_argument("--fine-tune-input", choices=("cached", "images"),
+                       help="what phase 2 trains on: cached (default) computes the frozen layers' output once per "
+                       "image and --augment-copies augmented versions, then trains on those (several times faster on "
+                       "a CPU); images decodes, crops and augments every image afresh every epoch")
+    train.add_argument("--augment-copies", type=int,
+                       help="with --fine-tune-input cached: augmented versions kept per training image (default 2)")
     train.add_argument("--augment-strength", type=float,
                        help="scales phase 2's rotation, light, zoom and shift ranges, 0..1 (default 1)")
     train.add_argument("--batch-size", type=int)

@@ -12,23 +12,20 @@ import json
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from device.classifier.bundle import Bundle, BundleMetadata, write_bundle
 from device.classifier.classifier import Classifier
 from device.vision.crop import PREPROCESSING_VERSION
 from trainer.data.dataset import ImageItem, dataset_fingerprint, load_dataset
-from trainer.data.images import UnreadableImageError
 from trainer.data.split import Split
 from trainer.export.convert import to_tflite
 from trainer.export.gate import MAX_INT8_DROP_POINTS, check_int8_accuracy
 from trainer.export.threshold import ThresholdRule, fused_view_sets, reject_threshold
-from trainer.train.bottlenecks import load_crop
+from trainer.train.bottlenecks import Crops, load_crops
 from trainer.train.checkpoint import BEST_WEIGHTS
 from trainer.train.config import TrainConfig
 from trainer.train.model import build_classifier
@@ -58,44 +55,6 @@ class ExportConfig:
             raise ValueError(f"device_model must be int8 or float32, got {self.device_model!r}")
         if self.max_int8_drop_points < 0:
             raise ValueError(f"max_int8_drop_points must be >= 0, got {self.max_int8_drop_points}")
-
-
-@dataclass
-class Crops:
-    """Model inputs of the readable items of one split side, with integer labels."""
-
-    items: list[ImageItem]
-    images: np.ndarray  # (n, h, w, 3) uint8
-    labels: np.ndarray  # (n,) int64
-    skipped: list[str]
-
-
-def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, desc: str) -> Crops:
-    """Crop every readable item through the device's `model_input` (in parallel threads:
-    decoding and OpenCV release the GIL); unreadable ones are listed."""
-    index = {name: i for i, name in enumerate(classes)}
-
-    def crop(item: ImageItem) -> np.ndarray | str:
-        try:
-            return load_crop(item, config.input_hw, config.margin)
-        except UnreadableImageError as exc:
-            return str(exc)
-
-    kept, images, skipped = [], [], []
-    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
-        for item, result in tqdm(zip(items, pool.map(crop, items)), total=len(items), desc=desc, unit="img"):
-            if isinstance(result, str):
-                skipped.append(result)
-            else:
-                kept.append(item)
-                images.append(result)
-    shape = (0, *config.input_hw, 3)
-    return Crops(
-        items=kept,
-        images=np.stack(images) if images else np.zeros(shape, np.uint8),
-        labels=np.array([index[item.label] for item in kept], dtype=np.int64),
-        skipped=skipped,
-    )
 
 
 def _representative(items: list[ImageItem], count: int) -> list[ImageItem]:

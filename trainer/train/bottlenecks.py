@@ -53,6 +53,22 @@ def cache_key(config: TrainConfig, extractor_id: str) -> str:
     )
 
 
+def load_array(path: Path) -> np.ndarray | None:
+    """A cached array, or None when it is missing or damaged (and must be recomputed)."""
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        return None
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """Store a float32 array atomically (concurrent runs may share the cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, array.astype(np.float32))
+    os.replace(tmp, path)
+
+
 @dataclass(frozen=True)
 class BottleneckCache:
     """Feature vectors on disk: `<root>/<key>/<hash[:2]>/<hash>.npy`."""
@@ -64,19 +80,11 @@ class BottleneckCache:
 
     def get(self, content_hash: str) -> np.ndarray | None:
         """The cached vector, or None (also for a damaged cache file, which is recomputed)."""
-        path = self._path(content_hash)
-        try:
-            return np.load(path)
-        except (OSError, ValueError):
-            return None
+        return load_array(self._path(content_hash))
 
     def put(self, content_hash: str, vector: np.ndarray) -> None:
-        """Store a vector atomically (concurrent runs may share the cache)."""
-        path = self._path(content_hash)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, vector.astype(np.float32))
-        os.replace(tmp, path)
+        """Store a vector atomically."""
+        save_array(self._path(content_hash), vector)
 
 
 @dataclass
@@ -92,6 +100,44 @@ class Bottlenecks:
 def load_crop(item: ImageItem, size_hw: tuple[int, int], margin: float) -> np.ndarray:
     """The model input of one image file, exactly as the device prepares a frame."""
     return model_input(read_image_rgb(item.path), size_hw, margin)
+
+
+@dataclass
+class Crops:
+    """Model inputs of the readable items of one split side, with integer labels."""
+
+    items: list[ImageItem]
+    images: np.ndarray  # (n, h, w, 3) uint8
+    labels: np.ndarray  # (n,) int64
+    skipped: list[str]
+
+
+def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, desc: str) -> Crops:
+    """Crop every readable item through the device's `model_input` (in parallel threads:
+    decoding and OpenCV release the GIL); unreadable ones are listed."""
+    index = {name: i for i, name in enumerate(classes)}
+
+    def crop(item: ImageItem) -> np.ndarray | str:
+        try:
+            return load_crop(item, config.input_hw, config.margin)
+        except UnreadableImageError as exc:
+            return str(exc)
+
+    kept, images, skipped = [], [], []
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        for item, result in tqdm(zip(items, pool.map(crop, items)), total=len(items), desc=desc, unit="img"):
+            if isinstance(result, str):
+                skipped.append(result)
+            else:
+                kept.append(item)
+                images.append(result)
+    shape = (0, *config.input_hw, 3)
+    return Crops(
+        items=kept,
+        images=np.stack(images) if images else np.zeros(shape, np.uint8),
+        labels=np.array([index[item.label] for item in kept], dtype=np.int64),
+        skipped=skipped,
+    )
 
 
 def compute_bottlenecks(

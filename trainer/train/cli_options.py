@@ -18,6 +18,8 @@ _FIELDS = {
     "fine_tune_layers": "fine_tune_layers",
     "fine_tune_learning_rate": "fine_tune_learning_rate",
     "fine_tune_schedule": "fine_tune_schedule",
+    "fine_tune_input": "fine_tune_input",
+    "augment_copies": "augment_copies",
     "augment_strength": "augment_strength",
     "batch_size": "batch_size",
     "learning_rate": "learning_rate",

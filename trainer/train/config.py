@@ -9,7 +9,10 @@ from typing import Any
 
 from device.vision.crop import DEFAULT_MARGIN
 
-SCHEDULES = ("constant", "cosine")  # phase 2's learning rate per epoch (trainer.train.schedule)
+SCHEDULES = ("constant", "cosine")
+# What phase 2 trains on: the frozen layers' cached outputs (trainer.train.stem) or images
+# decoded, cropped and augmented afresh every epoch (trainer.train.pipeline).
+FINE_TUNE_INPUTS = ("cached", "images")  # phase 2's learning rate per epoch (trainer.train.schedule)
 
 BACKBONES = ("mobilenet_v2", "mobilenet", "mobilenet_v3_small", "mobilenet_v3_large")
 DEFAULT_CACHE_DIR = Path("~/.cache/bricksort/bottlenecks")
@@ -36,6 +39,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 1e-4
     fine_tune_schedule: str = "constant"  # or "cosine": phase 2's rate decays to ~0 over its epochs
+    fine_tune_input: str = "cached"  # or "images" (FINE_TUNE_INPUTS)
+    augment_copies: int = 2  # "cached" phase 2: augmented versions kept per training image
     dropout: float = 0.5
     hidden_units: int = 256  # 0: softmax straight on the pooled features
     feature_noise: float = 0.3  # std of Gaussian noise on features while training the head
@@ -65,7 +70,7 @@ class TrainConfig:
             raise ValueError(f"input_hw must be (height, width), each >= 32, got {self.input_hw}")
         if self.weights not in ("imagenet", "none") and not Path(self.weights).is_file():
             raise ValueError(f"weights must be 'imagenet', 'none' or an existing weights file, got {self.weights!r}")
-        for name in ("epochs", "fine_tune_epochs", "fine_tune_layers", "hidden_units"):
+        for name in ("epochs", "fine_tune_epochs", "fine_tune_layers", "hidden_units", "augment_copies"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.epochs == 0 and self.fine_tune_epochs == 0:
@@ -84,6 +89,8 @@ class TrainConfig:
             raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
         if self.fine_tune_schedule not in SCHEDULES:
             raise ValueError(f"fine_tune_schedule must be one of {', '.join(SCHEDULES)}, got {self.fine_tune_schedule!r}")
+        if self.fine_tune_input not in FINE_TUNE_INPUTS:
+            raise ValueError(f"fine_tune_input must be one of {', '.join(FINE_TUNE_INPUTS)}, got {self.fine_tune_input!r}")
         if not 0.0 <= self.augment_strength <= 1.0:
             raise ValueError(f"augment_strength must be in [0, 1], got {self.augment_strength}")
         if self.feature_noise < 0:

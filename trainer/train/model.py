@@ -110,6 +110,43 @@ def calibrate_batch_norm(features: keras.Model, images: np.ndarray) -> None:
 SCRATCH_BATCH_NORM_MOMENTUM = 0.9
 
 
+# How far below the lowest unfrozen layer `split_at_stem` may look for a narrow place to cut:
+# more than one block of any of the backbones, so a block boundary is always within reach.
+STEM_CUT_WINDOW = 20
+
+
+def _cuts_cleanly(core: keras.Model, index: int) -> bool:
+    """Whether layer `index`'s output is all that the layers above it need from below (no
+    residual connection crosses it), so the backbone can be cut there."""
+    try:
+        keras.Model(core.layers[index].output, core.output)
+    except ValueError:  # Keras: "not connected to inputs"
+        return False
+    return True
+
+
+def split_at_stem(features: keras.Model, trainable_layers: int) -> tuple[str, keras.Model, keras.Model]:
+    """Cut the extractor below its top `trainable_layers` backbone layers, at the narrowest
+    clean cut within STEM_CUT_WINDOW layers: (cut layer name, stem: 0..255 image -> the cut's
+    activations, top: those activations -> pooled features). Both share `features`' layers,
+    so training the top trains the extractor. The stem holds only frozen layers."""
+    core = features.get_layer(CORE_NAME)
+    boundary = len(core.layers) - trainable_layers - 1  # index of the highest frozen layer
+    if boundary <= 0:
+        cut = 0  # everything trains: the stem is the normalisation alone
+    else:
+        candidates = [i for i in range(boundary, max(0, boundary - STEM_CUT_WINDOW) - 1, -1) if _cuts_cleanly(core, i)]
+        # Smallest activation wins (a smaller cache); among equals, the highest (less to recompute).
+        cut = min(candidates, key=lambda i: (int(np.prod(core.layers[i].output.shape[1:])), -i), default=0)
+    inputs = keras.Input(shape=features.input.shape[1:], name="image")
+    normalised = features.get_layer(NORMALISE_NAME)(inputs)
+    cut_layer = core.layers[cut]
+    if cut == 0:
+        return cut_layer.name, keras.Model(inputs, normalised, name="stem"), core
+    stem = keras.Model(inputs, keras.Model(core.input, cut_layer.output)(normalised), name="stem")
+    return cut_layer.name, stem, keras.Model(cut_layer.output, core.output, name="top")
+
+
 def unfreeze_top(features: keras.Model, layers: int, from_scratch: bool = False) -> int:
     """Make the top `layers` backbone layers trainable. BatchNorm stays frozen on pretrained
     weights (small batches would wreck its statistics); `from_scratch` (no pretrained weights)

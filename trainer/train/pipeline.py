@@ -12,10 +12,15 @@ from trainer.train.config import TrainConfig
 
 
 def image_dataset(
-    items: list[ImageItem], labels: np.ndarray, config: TrainConfig, training: bool
+    items: list[ImageItem],
+    labels: np.ndarray,
+    config: TrainConfig,
+    training: bool,
+    class_weight: dict[int, float] | None = None,
 ) -> tf.data.Dataset:
-    """(image float32 0..255, label int32) batches. `items` must be readable (phase 1 has
-    already listed and dropped the corrupt ones, so no epoch can die on a bad file)."""
+    """(image float32 0..255, label int32) batches, with a third element, each image's class
+    weight, when `class_weight` is given. `items` must be readable (phase 1 has already listed
+    and dropped the corrupt ones, so no epoch can die on a bad file)."""
     height, width = config.input_hw
 
     def decode(index: np.int64) -> np.ndarray:
@@ -35,4 +40,7 @@ def image_dataset(
     if training:
         augment = turntable_augmentation(config.allow_flip, config.seed, config.augment_strength, config.colour_augment)
         data = data.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if class_weight:
+        per_class = tf.constant([class_weight.get(i, 1.0) for i in range(int(labels.max()) + 1)], tf.float32)
+        data = data.map(lambda x, y: (x, y, tf.gather(per_class, y)))
     return data.prefetch(tf.data.AUTOTUNE)

@@ -27,7 +27,14 @@ from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckp
 from trainer.train.config import CONFIG_FILE, TrainConfig
 from trainer.train.guard import check_training_setup
 from trainer.train.history import EpochLog, plot_curves
-from trainer.train.model import WeightsDownloadError, build_classifier, calibrate_batch_norm, unfreeze_top
+from trainer.train.model import (
+    HEAD_NAME,
+    WeightsDownloadError,
+    build_classifier,
+    calibrate_batch_norm,
+    split_at_stem,
+    unfreeze_top,
+)
 from trainer.train.schedule import fine_tune_scheduler
 
 SPLIT_FILE = "split.json"
@@ -213,14 +220,13 @@ def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list
 
 
 def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadable: set[Path]) -> None:
-    """Phase 2: unfreeze the backbone's top layers and fit the whole model on augmented images,
-    starting from the best checkpoint; distributed and mixed precision where hardware allows."""
-    from trainer.train.pipeline import image_dataset
+    """Phase 2: unfreeze the backbone's top layers and fit them with the head, starting from the
+    best checkpoint, on cached stem activations or on freshly augmented images
+    (`config.fine_tune_input`); distributed and mixed precision where hardware allows."""
     from trainer.train.strategy import distribution_strategy, mixed_precision_policy
 
     train_items = [item for item in data.train_items if item.path not in unreadable]
     val_items = [item for item in data.split.val if item.path not in unreadable]
-    y_train, y_val = data.labels(train_items), data.labels(val_items)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(mixed_precision_policy())
     try:
@@ -228,17 +234,20 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
             model, features, _ = build_classifier(config, len(data.classes))
             model.load_weights(config.run_dir / BEST_WEIGHTS)
             unfreeze_top(features, config.fine_tune_layers, from_scratch=config.weights == "none")
-            model.compile(
+            if config.fine_tune_input == "cached":
+                trained, train_input, val_input, y_train = _stem_inputs(model, features, data, config, train_items, val_items)
+            else:
+                trained, train_input, val_input, y_train = _image_inputs(model, data, config, train_items, val_items)
+            trained.compile(
                 optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate), loss=_loss(), metrics=["accuracy"]
             )
-        check_training_setup(model, y_train, len(data.classes), model.loss)
-        model.fit(
-            image_dataset(train_items, y_train, config, training=True),
-            validation_data=image_dataset(val_items, y_val, config, training=False),
+        check_training_setup(trained, y_train, len(data.classes), trained.loss)
+        trained.fit(
+            train_input,
+            validation_data=val_input,
             epochs=config.fine_tune_epochs,
-            shuffle=False,  # `image_dataset` shuffles; Keras warns when asked to shuffle a tf.data set
+            shuffle=False,  # both inputs shuffle themselves
             initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
-            class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
             callbacks=[
                 # First, so each epoch's learning rate is in the logs the history saves.
                 fine_tune_scheduler(config.fine_tune_epochs, config.fine_tune_learning_rate, config.fine_tune_schedule),
@@ -252,6 +261,43 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
         state.finish(PHASE_FINE_TUNE, config.run_dir)
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def _image_inputs(
+    model: keras.Model, data: TrainingData, config: TrainConfig, train_items: list[ImageItem], val_items: list[ImageItem]
+) -> tuple[keras.Model, object, object, np.ndarray]:
+    """The whole model, trained on images decoded, cropped and augmented every epoch."""
+    from trainer.train.pipeline import image_dataset
+
+    y_train, y_val = data.labels(train_items), data.labels(val_items)
+    weights = class_weights(y_train, len(data.classes)) if config.class_weights else None
+    train = image_dataset(train_items, y_train, config, training=True, class_weight=weights)
+    return model, train, image_dataset(val_items, y_val, config, training=False), y_train
+
+
+def _stem_inputs(
+    model: keras.Model,
+    features: keras.Model,
+    data: TrainingData,
+    config: TrainConfig,
+    train_items: list[ImageItem],
+    val_items: list[ImageItem],
+) -> tuple[keras.Model, object, object, np.ndarray]:
+    """The top layers and the head, trained on cached stem activations (trainer.train.stem)."""
+    from trainer.train.stem import VersionBatches, stem_activations, stem_id, training_versions
+
+    cut, stem, top = split_at_stem(features, config.fine_tune_layers)
+    identity = stem_id(cut, stem)
+    train = stem_activations(train_items, stem, config, identity)
+    val = stem_activations(val_items, stem, config, identity)
+    versions = training_versions(train, data.classes, stem, config, identity)
+    y_train, y_val = data.labels(train.items), data.labels(val.items)
+    print(f"phase 2 trains above {cut} on cached activations {versions.shape[2:]}: {len(versions)} version(s) of each training image")
+    weights = class_weights(y_train, len(data.classes)) if config.class_weights else None
+    activations = keras.Input(shape=versions.shape[2:], name="activations")
+    trained = keras.Model(activations, model.get_layer(HEAD_NAME)(top(activations)), name="top_and_head")
+    batches = VersionBatches(versions, y_train, config.batch_size, config.seed, weights)
+    return trained, batches, (val.features, y_val), y_train
 
 
 def _forget_new_run(run_dir: Path) -> None:

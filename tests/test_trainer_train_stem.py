@@ -1,0 +1,148 @@
+"""Phase 2 on cached stem activations: the stem and top are the extractor cut in two, the
+cache is keyed by what made it, every epoch shows each image once, and a run trains only
+the layers above the cut."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tiny_training import tiny_config
+from trainer.train.config import TrainConfig
+from trainer.train.model import CORE_NAME, build_feature_extractor, split_at_stem, unfreeze_top
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory):
+    """A random-init MobileNetV2 0.35 at 96x96 (BatchNorm at identity: outputs stay finite)."""
+    root = tmp_path_factory.mktemp("stem")
+    return build_feature_extractor(TrainConfig(root, root / "run", input_hw=(96, 96), weights="none"))
+
+
+def _images(count: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (count, 96, 96, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("trainable", [20, 60, 100])
+def test_stem_then_top_is_the_extractor_cut_below_the_trainable_layers(features, trainable):
+    cut, stem, top = split_at_stem(features, trainable)
+    layers = [layer.name for layer in features.get_layer(CORE_NAME).layers]
+    cut_index = layers.index(cut)
+    assert len(layers) - trainable - 1 - 20 <= cut_index <= len(layers) - trainable - 1
+    images = _images(3)
+    np.testing.assert_allclose(top(stem(images)).numpy(), features(images).numpy(), rtol=1e-5, atol=1e-6)
+    # A clean cut: the activation is one tensor, smaller than the image at these depths.
+    assert np.prod(stem.output.shape[1:]) < 96 * 96 * 3
+
+
+def test_on_mobilenet_v2_the_cut_lands_on_a_block_output(features):
+    assert split_at_stem(features, 60)[0] == "block_9_add"  # not inside block 10's wide expansion
+    assert split_at_stem(features, 100)[0] == "block_5_add"
+
+
+def test_when_every_layer_trains_the_stem_is_the_normalisation_alone(features):
+    cut, stem, top = split_at_stem(features, 10_000)
+    images = _images(2)
+    np.testing.assert_allclose(stem(images).numpy(), images / 127.5 - 1, atol=1e-6)
+    np.testing.assert_allclose(top(stem(images)).numpy(), features(images).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_the_stem_holds_only_frozen_layers(features):
+    unfreeze_top(features, 60)
+    _, stem, _ = split_at_stem(features, 60)
+    assert stem.trainable_weights == []
+
+
+def test_each_epoch_shows_every_image_once_as_one_of_its_versions():
+    from trainer.train.stem import VersionBatches
+
+    count, versions = 10, 3
+    # Version v of image i holds 100 * v + i, so a batch says which version of which image it drew.
+    stack = np.array([[[100.0 * v + i] for i in range(count)] for v in range(versions)], np.float32)
+    labels = np.arange(count) % 2
+    batches = VersionBatches(stack, labels, batch_size=4, seed=0, class_weight={0: 0.5, 1: 2.0})
+    drawn_versions = set()
+    for _ in range(5):
+        seen = []
+        for index in range(len(batches)):
+            x, y, w = batches[index]
+            images = x[:, 0].astype(int) % 100
+            np.testing.assert_array_equal(y, labels[images])
+            np.testing.assert_array_equal(w, np.where(y == 0, 0.5, 2.0))
+            seen += list(images)
+            drawn_versions |= set(x[:, 0].astype(int) // 100)
+        assert sorted(seen) == list(range(count))
+        batches.on_epoch_end()
+    assert len(batches) == 3 and drawn_versions == {0, 1, 2}
+
+
+def test_version_batches_refuse_labels_that_do_not_match_the_activations():
+    from trainer.train.stem import VersionBatches
+
+    with pytest.raises(ValueError, match="5 activations per version for 4 labels"):
+        VersionBatches(np.zeros((2, 5, 3), np.float32), np.zeros(4, int), batch_size=2, seed=0)
+
+
+def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monkeypatch):
+    from trainer.data.dataset import load_dataset
+    from trainer.train import stem as stem_module
+
+    config = tiny_config(base, name="copies", augment_copies=2, fine_tune_layers=5, augment_strength=1.0)
+    features = build_feature_extractor(config)
+    cut, stem, _ = split_at_stem(features, config.fine_tune_layers)
+    identity = stem_module.stem_id(cut, stem)
+    dataset = load_dataset(config.data_root)
+    items = [item for item in dataset.items if item.path.name != "corrupt.jpg"][:6]
+    plain = stem_module.stem_activations(items, stem, config, identity)
+
+    first = stem_module.augmented_copies(items, dataset.classes, stem, config, identity)
+    assert len(first) == 2 and first[0].shape == plain.features.shape
+    # (An uncalibrated random stem's outputs are tiny, so only relative differences count.)
+    assert not np.allclose(first[0], plain.features, rtol=1e-3, atol=0)
+    assert not np.allclose(first[0], first[1], rtol=1e-3, atol=0)
+
+    def no_recompute(*args, **kwargs):
+        raise AssertionError("a cached copy was computed again")
+
+    monkeypatch.setattr(stem_module, "_augmented_pass", no_recompute)
+    again = stem_module.augmented_copies(items, dataset.classes, stem, config, identity)
+    for cached, computed in zip(again, first):
+        np.testing.assert_array_equal(cached, computed)
+    # Another seed is another augmentation: it is not read from the first one's cache.
+    with pytest.raises(AssertionError, match="computed again"):
+        stem_module.augmented_copies(items, dataset.classes, stem, replace(config, seed=config.seed + 1), identity)
+
+
+def test_the_stem_identity_changes_with_the_stem_s_weights(features):
+    from trainer.train.stem import stem_id
+
+    cut, stem, _ = split_at_stem(features, 60)
+    before = stem_id(cut, stem)
+    layer = next(layer for layer in stem.layers[-1].layers if layer.weights)
+    original = layer.weights[0].numpy()
+    layer.weights[0].assign(original + 1.0)
+    try:
+        assert stem_id(cut, stem) != before
+    finally:
+        layer.weights[0].assign(original)
+    assert stem_id(cut, stem) == before
+
+
+def test_a_cached_phase_2_runs_from_the_stem_cache_and_its_copies(base, capsys):
+    from trainer.train import run_training
+
+    config = tiny_config(base, name="cached-phase2", epochs=1, fine_tune_epochs=2, fine_tune_layers=30, augment_copies=1)
+    run_training(config)
+    state = json.loads((config.run_dir / "state.json").read_text())
+    assert state["epochs_done"] == {"phase1": 1, "phase2": 2}
+    cut = split_at_stem(build_feature_extractor(config), config.fine_tune_layers)[0]
+    assert f"phase 2 trains above {cut} on cached activations" in capsys.readouterr().out
+    stem_caches = [folder for folder in config.cache_dir.iterdir() if f"-stem-{cut}-" in folder.name]
+    assert len(stem_caches) == 1
+    assert len(list((stem_caches[0] / "copies").glob("*.npy"))) == 1
+    # Every readable image, training and validation, has its plain activation cached.
+    split = json.loads((config.run_dir / "split.json").read_text())
+    readable = [entry for entry in split["train"] + split["val"] if not entry["path"].endswith("corrupt.jpg")]
+    assert len(list(stem_caches[0].glob("??/*.npy"))) == len(readable)
