@@ -43,6 +43,9 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
         description="Phase 1 trains a softmax head on cached backbone features; --fine-tune N adds N epochs "
         "of fine-tuning the top blocks on augmented images. Writes runs/<name>/ (config, split, labels, "
         "best checkpoint, history, curves.png, tensorboard/).",
+        epilog="The most accurate recipe measured on turntable-10 (4-6 min on 2 CPU cores, docs/training.md): "
+        "--fine-tune 8 --fine-tune-layers 100 --fine-tune-learning-rate 2e-4 --fine-tune-schedule cosine "
+        "--augment-strength 0.05",
     )
     train.add_argument("data", nargs="?", help="dataset folder (captures root or <class>/*.jpg); not with --resume")
     train.add_argument("--extra-train", action="append", metavar="DIR", type=Path,
