@@ -88,6 +88,7 @@ def test_version_batches_refuse_labels_that_do_not_match_the_activations():
 def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monkeypatch):
     from trainer.data.dataset import load_dataset
     from trainer.train import stem as stem_module
+    from trainer.train.bottlenecks import compute_bottlenecks
 
     config = tiny_config(base, name="copies", augment_copies=2, fine_tune_layers=5, augment_strength=1.0)
     features = build_feature_extractor(config)
@@ -95,7 +96,7 @@ def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monk
     identity = stem_module.stem_id(cut, stem)
     dataset = load_dataset(config.data_root)
     items = [item for item in dataset.items if item.path.name != "corrupt.jpg"][:6]
-    plain = stem_module.stem_activations(items, stem, config, identity)
+    plain = compute_bottlenecks(items, stem, config, identity)
 
     first = stem_module.augmented_copies(items, dataset.classes, stem, config, identity)
     assert len(first) == 2 and first[0].shape == plain.features.shape

@@ -284,12 +284,12 @@ def _stem_inputs(
     val_items: list[ImageItem],
 ) -> tuple[keras.Model, object, object, np.ndarray]:
     """The top layers and the head, trained on cached stem activations (trainer.train.stem)."""
-    from trainer.train.stem import VersionBatches, stem_activations, stem_id, training_versions
+    from trainer.train.stem import VersionBatches, stem_id, training_versions
 
     cut, stem, top = split_at_stem(features, config.fine_tune_layers)
     identity = stem_id(cut, stem)
-    train = stem_activations(train_items, stem, config, identity)
-    val = stem_activations(val_items, stem, config, identity)
+    train = compute_bottlenecks(train_items, stem, config, identity)
+    val = compute_bottlenecks(val_items, stem, config, identity)
     versions = training_versions(train, data.classes, stem, config, identity)
     y_train, y_val = data.labels(train.items), data.labels(val.items)
     print(f"phase 2 trains above {cut} on cached activations {versions.shape[2:]}: {len(versions)} version(s) of each training image")
