@@ -147,3 +147,24 @@ def test_a_cached_phase_2_runs_from_the_stem_cache_and_its_copies(base, capsys):
     split = json.loads((config.run_dir / "split.json").read_text())
     readable = [entry for entry in split["train"] + split["val"] if not entry["path"].endswith("corrupt.jpg")]
     assert len(list(stem_caches[0].glob("??/*.npy"))) == len(readable)
+
+
+def test_before_a_cached_phase_2_the_head_trains_on_the_stem_cache_through_the_top(base):
+    from trainer.train.bottlenecks import compute_bottlenecks, load_crop
+    from trainer.train.model import calibrate_batch_norm
+    from trainer.train.run import _head_features, prepare_run
+
+    config = tiny_config(base, name="shared-pass", weights="none", fine_tune_epochs=1, fine_tune_layers=30)
+    data = prepare_run(config)
+    features = build_feature_extractor(config)
+    calibrate_batch_norm(features, np.stack([load_crop(item, config.input_hw, config.margin) for item in data.split.val]))
+    train, val = _head_features(data, features, config, "unused")
+    direct = compute_bottlenecks(data.split.val, features, replace(config, cache_dir=base / "cache-direct"), "full")
+    assert [item.path for item in val.items] == [item.path for item in direct.items]
+    assert np.abs(direct.features).max() > 0.1  # calibrated: features of a usable size
+    np.testing.assert_allclose(val.features, direct.features, rtol=1e-4, atol=1e-5)
+    assert train.features.shape == (len(train.items), direct.features.shape[1])
+    # The stem's cache now holds them, and no pooled-feature cache was written for this run.
+    cut = split_at_stem(features, config.fine_tune_layers)[0]
+    folders = [folder.name for folder in config.cache_dir.iterdir()]
+    assert any(f"-stem-{cut}-" in name for name in folders)

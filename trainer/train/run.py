@@ -11,7 +11,7 @@ with augmentation), all written to one run folder:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -22,7 +22,7 @@ from trainer.data.duplicates import DuplicateConfig
 from trainer.data.extra_images import ExtraImages, load_extra_images
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
-from trainer.train.bottlenecks import calibration_items, compute_bottlenecks, load_crop, weights_id
+from trainer.train.bottlenecks import Bottlenecks, batched_inference, calibration_items, compute_bottlenecks, load_crop, weights_id
 from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
 from trainer.train.config import CONFIG_FILE, TrainConfig
 from trainer.train.guard import check_training_setup
@@ -185,12 +185,29 @@ def _readable(item: ImageItem) -> bool:
     return True
 
 
+def _head_features(data: TrainingData, features: keras.Model, config: TrainConfig, extractor_id: str) -> tuple[Bottlenecks, Bottlenecks]:
+    """Phase 1's pooled features of the training and validation items. When a cached phase 2
+    follows, they are its stem activations (cached) run through the top layers: one pass of
+    the costly early layers then serves both phases."""
+    sides = (data.train_items, data.split.val)
+    if not (config.fine_tune_epochs and config.fine_tune_input == "cached"):
+        return tuple(compute_bottlenecks(items, features, config, extractor_id) for items in sides)
+    from trainer.train.stem import stem_id
+
+    cut, stem, top = split_at_stem(features, config.fine_tune_layers)
+    identity = stem_id(cut, stem)
+    pooled = []
+    for items in sides:
+        activations = compute_bottlenecks(items, stem, config, identity)
+        pooled.append(replace(activations, features=batched_inference(top, activations.features, config.batch_size)))
+    return tuple(pooled)
+
+
 def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list[ImageItem]:
     """Phase 1: fit the head on cached bottleneck features. Returns the unreadable items."""
     model, features, head = build_classifier(config, len(data.classes))
     extractor_id = _prepare_extractor(model, features, head, data, config)
-    train = compute_bottlenecks(data.train_items, features, config, extractor_id)
-    val = compute_bottlenecks(data.split.val, features, config, extractor_id)
+    train, val = _head_features(data, features, config, extractor_id)
     skipped = train.skipped + val.skipped
     _write_skipped(config.run_dir, data.split.root, skipped)
     y_train, y_val = data.labels(train.items), data.labels(val.items)
