@@ -9,10 +9,10 @@ from typing import Any
 
 from device.vision.crop import DEFAULT_MARGIN
 
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine")  # phase 2's learning rate per epoch (trainer.train.schedule)
 # What phase 2 trains on: the frozen layers' cached outputs (trainer.train.stem) or images
 # decoded, cropped and augmented afresh every epoch (trainer.train.pipeline).
-FINE_TUNE_INPUTS = ("cached", "images")  # phase 2's learning rate per epoch (trainer.train.schedule)
+FINE_TUNE_INPUTS = ("cached", "images")
 
 BACKBONES = ("mobilenet_v2", "mobilenet", "mobilenet_v3_small", "mobilenet_v3_large")
 DEFAULT_CACHE_DIR = Path("~/.cache/bricksort/bottlenecks")
