@@ -98,7 +98,7 @@ def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monk
     items = [item for item in dataset.items if item.path.name != "corrupt.jpg"][:6]
     plain = compute_bottlenecks(items, stem, config, identity)
 
-    first = stem_module.augmented_copies(items, dataset.classes, stem, config, identity)
+    first = stem_module.augmented_copies(items, stem, config, identity)
     assert len(first) == 2 and first[0].shape == plain.features.shape
     # (An uncalibrated random stem's outputs are tiny, so only relative differences count.)
     assert not np.allclose(first[0], plain.features, rtol=1e-3, atol=0)
@@ -108,12 +108,12 @@ def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monk
         raise AssertionError("a cached copy was computed again")
 
     monkeypatch.setattr(stem_module, "_augmented_pass", no_recompute)
-    again = stem_module.augmented_copies(items, dataset.classes, stem, config, identity)
+    again = stem_module.augmented_copies(items, stem, config, identity)
     for cached, computed in zip(again, first):
         np.testing.assert_array_equal(cached, computed)
     # Another seed is another augmentation: it is not read from the first one's cache.
     with pytest.raises(AssertionError, match="computed again"):
-        stem_module.augmented_copies(items, dataset.classes, stem, replace(config, seed=config.seed + 1), identity)
+        stem_module.augmented_copies(items, stem, replace(config, seed=config.seed + 1), identity)
 
 
 def test_the_stem_identity_changes_with_the_stem_s_weights(features):

@@ -307,7 +307,7 @@ def _stem_inputs(
     identity = stem_id(cut, stem)
     train = compute_bottlenecks(train_items, stem, config, identity)
     val = compute_bottlenecks(val_items, stem, config, identity)
-    versions = training_versions(train, data.classes, stem, config, identity)
+    versions = training_versions(train, stem, config, identity)
     y_train, y_val = data.labels(train.items), data.labels(val.items)
     print(f"phase 2 trains above {cut} on cached activations {versions.shape[2:]}: {len(versions)} version(s) of each training image")
     weights = class_weights(y_train, len(data.classes)) if config.class_weights else None

@@ -37,17 +37,15 @@ def stem_id(cut: str, stem: keras.Model) -> str:
     return f"stem-{cut}-{digest.hexdigest()[:12]}"
 
 
-def training_versions(plain: Bottlenecks, classes: list[str], stem: keras.Model, config: TrainConfig, identity: str) -> np.ndarray:
+def training_versions(plain: Bottlenecks, stem: keras.Model, config: TrainConfig, identity: str) -> np.ndarray:
     """(1 + augment_copies, images, *activation): the plain activations of the readable
     training images (`compute_bottlenecks` through the stem, cached per image, keyed by
     `stem_id`), then their augmented copies. Memory: that many times the images times the
     activation (25.6 KB per image above MobileNetV2's block_5_add at 160x160)."""
-    return np.stack([plain.features, *augmented_copies(plain.items, classes, stem, config, identity)])
+    return np.stack([plain.features, *augmented_copies(plain.items, stem, config, identity)])
 
 
-def augmented_copies(
-    items: list[ImageItem], classes: list[str], stem: keras.Model, config: TrainConfig, identity: str
-) -> list[np.ndarray]:
+def augmented_copies(items: list[ImageItem], stem: keras.Model, config: TrainConfig, identity: str) -> list[np.ndarray]:
     """Stem outputs of `config.augment_copies` augmented versions of every item (all
     readable), one array per copy. Each copy is cached as one file keyed by the items'
     content in order, the augmentation settings, the seed and the copy's number."""
@@ -59,7 +57,8 @@ def augmented_copies(
     copies = [load_array(path) for path in paths]
     copies = [None if array is None or len(array) != len(items) else array for array in copies]
     if any(array is None for array in copies):
-        crops = load_crops(items, classes, config, "crops for augmented copies").images.astype(np.float32)
+        labels = sorted({item.label for item in items})  # load_crops labels them; only the images are used
+        crops = load_crops(items, labels, config, "crops for augmented copies").images.astype(np.float32)
         for copy, path in enumerate(paths):
             if copies[copy] is None:
                 copies[copy] = _augmented_pass(crops, stem, config, copy)
