@@ -131,7 +131,7 @@ def test_the_stem_identity_changes_with_the_stem_s_weights(features):
     assert stem_id(cut, stem) == before
 
 
-def test_a_cached_phase_2_runs_from_the_stem_cache_and_its_copies(base, capsys):
+def test_a_cached_phase_2_runs_from_the_stem_cache_its_copies_and_its_int8_version(base, capsys):
     from trainer.train import run_training
 
     config = tiny_config(base, name="cached-phase2", epochs=1, fine_tune_epochs=2, fine_tune_layers=30, augment_copies=1)
@@ -139,10 +139,13 @@ def test_a_cached_phase_2_runs_from_the_stem_cache_and_its_copies(base, capsys):
     state = json.loads((config.run_dir / "state.json").read_text())
     assert state["epochs_done"] == {"phase1": 1, "phase2": 2}
     cut = split_at_stem(build_feature_extractor(config), config.fine_tune_layers)[0]
-    assert f"phase 2 trains above {cut} on cached activations" in capsys.readouterr().out
+    # The plain version, one augmented copy and the int8 version (trainer.train.int8_stem).
+    assert f"phase 2 trains above {cut} on cached activations" in (out := capsys.readouterr().out)
+    assert "3 version(s) of each training image" in out
     stem_caches = [folder for folder in config.cache_dir.iterdir() if f"-stem-{cut}-" in folder.name]
     assert len(stem_caches) == 1
     assert len(list((stem_caches[0] / "copies").glob("*.npy"))) == 1
+    assert len(list((stem_caches[0] / "int8").glob("*.npy"))) == 1
     # Every readable image, training and validation, has its plain activation cached.
     split = json.loads((config.run_dir / "split.json").read_text())
     readable = [entry for entry in split["train"] + split["val"] if not entry["path"].endswith("corrupt.jpg")]

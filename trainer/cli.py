@@ -74,6 +74,9 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
                        "a CPU); images decodes, crops and augments every image afresh every epoch")
     train.add_argument("--augment-copies", type=int,
                        help="with --fine-tune-input cached: augmented versions kept per training image (default 2)")
+    train.add_argument("--int8-aware", action=argparse.BooleanOptionalAction, default=None,
+                       help="with --fine-tune-input cached: also train on the frozen layers' output as the int8 "
+                       "model computes it, so the int8 bundle reads what the float one does (default on)")
     train.add_argument("--augment-strength", type=float,
                        help="scales phase 2's rotation, light, zoom and shift ranges, 0..1 (default 1)")
     train.add_argument("--batch-size", type=int)

@@ -20,9 +20,9 @@ import numpy as np
 from device.classifier.bundle import Bundle, BundleMetadata, write_bundle
 from device.classifier.classifier import Classifier
 from device.vision.crop import PREPROCESSING_VERSION
-from trainer.data.dataset import ImageItem, dataset_fingerprint, load_dataset
+from trainer.data.dataset import dataset_fingerprint, load_dataset
 from trainer.data.split import Split
-from trainer.export.convert import to_tflite
+from trainer.tflite.convert import REPRESENTATIVE_IMAGES, representative_items, to_tflite
 from trainer.export.gate import MAX_INT8_DROP_POINTS, check_int8_accuracy
 from trainer.export.threshold import ThresholdRule, fused_view_sets, reject_threshold
 from trainer.train.bottlenecks import Crops, load_crops
@@ -38,7 +38,7 @@ MODEL_FILES = {"int8": "model.tflite", "float32": "model_float32.tflite"}
 class ExportConfig:
     """Export choices beyond the run's own config."""
 
-    representative_images: int = 200  # training crops that set int8 activation ranges
+    representative_images: int = REPRESENTATIVE_IMAGES  # training crops that set int8 activation ranges
     views: int = 3  # views per brick the sorter fuses (`bricksort sort --views`): the threshold is calibrated on those
     # The model the device runs unless told otherwise; "float32" ships a model whose int8
     # conversion lost too much (the int8 file is still in the bundle, and the gate is moot).
@@ -55,10 +55,6 @@ class ExportConfig:
             raise ValueError(f"device_model must be int8 or float32, got {self.device_model!r}")
         if self.max_int8_drop_points < 0:
             raise ValueError(f"max_int8_drop_points must be >= 0, got {self.max_int8_drop_points}")
-
-
-def _representative(items: list[ImageItem], count: int) -> list[ImageItem]:
-    return items[:: max(1, len(items) // count)][:count]
 
 
 def _versions() -> dict[str, str]:
@@ -132,7 +128,7 @@ def export_bundle(
     config, classes, split = read_run(Path(run_dir))
     model, _, _ = build_classifier(config, len(classes))
     model.load_weights(Path(run_dir) / BEST_WEIGHTS)
-    representative = load_crops(_representative(split.train, export.representative_images), classes, config, "representative")
+    representative = load_crops(representative_items(split.train, export.representative_images), classes, config, "representative")
     print("converting to TFLite (float32, int8)...")
     converted = to_tflite(model, ("float32", "int8"), list(representative.images))
     models = {MODEL_FILES[q]: data for q, data in converted.items()}

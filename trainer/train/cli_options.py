@@ -20,6 +20,7 @@ _FIELDS = {
     "fine_tune_schedule": "fine_tune_schedule",
     "fine_tune_input": "fine_tune_input",
     "augment_copies": "augment_copies",
+    "int8_aware": "int8_aware",
     "augment_strength": "augment_strength",
     "batch_size": "batch_size",
     "learning_rate": "learning_rate",

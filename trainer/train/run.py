@@ -22,11 +22,12 @@ from trainer.data.duplicates import DuplicateConfig
 from trainer.data.extra_images import ExtraImages, load_extra_images
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
-from trainer.train.bottlenecks import Bottlenecks, batched_inference, calibration_items, compute_bottlenecks, load_crop, weights_id
+from trainer.train.bottlenecks import Bottlenecks, batched_inference, calibration_items, compute_bottlenecks, load_crop, load_crops, weights_id
 from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
 from trainer.train.config import CONFIG_FILE, TrainConfig
 from trainer.train.guard import check_training_setup
 from trainer.train.history import EpochLog, plot_curves
+from trainer.train.int8_stem import Int8Stem
 from trainer.train.model import (
     HEAD_NAME,
     WeightsDownloadError,
@@ -303,11 +304,12 @@ def _stem_inputs(
     """The top layers and the head, trained on cached stem activations (trainer.train.stem)."""
     from trainer.train.stem import VersionBatches, stem_id, training_versions
 
+    int8 = _int8_stem(model, data, config) if config.int8_aware else None
     cut, stem, top = split_at_stem(features, config.fine_tune_layers)
     identity = stem_id(cut, stem)
     train = compute_bottlenecks(train_items, stem, config, identity)
     val = compute_bottlenecks(val_items, stem, config, identity)
-    versions = training_versions(train, stem, config, identity)
+    versions = training_versions(train, stem, config, identity, int8)
     y_train, y_val = data.labels(train.items), data.labels(val.items)
     print(f"phase 2 trains above {cut} on cached activations {versions.shape[2:]}: {len(versions)} version(s) of each training image")
     weights = class_weights(y_train, len(data.classes)) if config.class_weights else None
@@ -315,6 +317,20 @@ def _stem_inputs(
     trained = keras.Model(activations, model.get_layer(HEAD_NAME)(top(activations)), name="top_and_head")
     batches = VersionBatches(versions, y_train, config.batch_size, config.seed, weights)
     return trained, batches, (val.features, y_val), y_train
+
+
+def _int8_stem(model: keras.Model, data: TrainingData, config: TrainConfig) -> Int8Stem:
+    """How to quantise the stem as export will: its representative crops, from this split."""
+    from trainer.tflite.convert import representative_items
+    from trainer.train.int8_stem import int8_stem_tflite
+
+    calibration = representative_items(data.split.train)
+
+    def build() -> bytes:
+        representative = load_crops(calibration, data.classes, config, "representative").images
+        return int8_stem_tflite(model, config, len(data.classes), representative)
+
+    return Int8Stem(calibration, build)
 
 
 def _forget_new_run(run_dir: Path) -> None:

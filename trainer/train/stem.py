@@ -10,13 +10,16 @@ with no image decoded or cropped again.
 What it gives up is fresh augmentation every epoch: each training image gets
 `augment_copies` augmented versions (the same turntable augmentation, drawn once, seeded, and
 cached for the same images and settings), and every epoch shows each image as one of its
-versions, the plain one or a copy, drawn at random.
+versions, the plain one or a copy, drawn at random; with `int8_aware` (the default) also as the
+int8 model computes its stem (`trainer.train.int8_stem`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+from typing import Callable
 
 import keras
 import numpy as np
@@ -26,6 +29,7 @@ from trainer.data.dataset import ImageItem, item_sha256s
 from trainer.train.augment import turntable_augmentation
 from trainer.train.bottlenecks import Bottlenecks, cache_key, load_array, load_crops, save_array
 from trainer.train.config import TrainConfig
+from trainer.train.int8_stem import Int8Stem, int8_version
 
 
 def stem_id(cut: str, stem: keras.Model) -> str:
@@ -37,18 +41,39 @@ def stem_id(cut: str, stem: keras.Model) -> str:
     return f"stem-{cut}-{digest.hexdigest()[:12]}"
 
 
-def training_versions(plain: Bottlenecks, stem: keras.Model, config: TrainConfig, identity: str) -> np.ndarray:
-    """(1 + augment_copies, images, *activation): the plain activations of the readable
+def training_versions(
+    plain: Bottlenecks, stem: keras.Model, config: TrainConfig, identity: str, int8: Int8Stem | None = None
+) -> np.ndarray:
+    """(1 + augment_copies [+ 1], images, *activation): the plain activations of the readable
     training images (`compute_bottlenecks` through the stem, cached per image, keyed by
-    `stem_id`), then their augmented copies. Memory: that many times the images times the
-    activation (25.6 KB per image above MobileNetV2's block_5_add at 160x160)."""
-    return np.stack([plain.features, *augmented_copies(plain.items, stem, config, identity)])
+    `stem_id`), their augmented copies, then with `int8` their int8 version
+    (`trainer.train.int8_stem`). Memory: that many times the images times the activation
+    (25.6 KB per image above MobileNetV2's block_5_add at 160x160). The images are cropped
+    at most once for all the versions the cache lacks."""
+    crops = crops_once(plain.items, config)
+    versions = [plain.features, *augmented_copies(plain.items, stem, config, identity, crops)]
+    if int8 is not None:
+        versions.append(int8_version(plain.items, crops, int8, config, identity))
+    return np.stack(versions)
 
 
-def augmented_copies(items: list[ImageItem], stem: keras.Model, config: TrainConfig, identity: str) -> list[np.ndarray]:
+def crops_once(items: list[ImageItem], config: TrainConfig) -> Callable[[], np.ndarray]:
+    """The items' uint8 crops, cropped on the first call and kept for the next ones."""
+    labels = sorted({item.label for item in items})  # load_crops labels them; only the images are used
+    return functools.cache(lambda: load_crops(items, labels, config, "training crops").images)
+
+
+def augmented_copies(
+    items: list[ImageItem],
+    stem: keras.Model,
+    config: TrainConfig,
+    identity: str,
+    crops: Callable[[], np.ndarray] | None = None,
+) -> list[np.ndarray]:
     """Stem outputs of `config.augment_copies` augmented versions of every item (all
-    readable), one array per copy. Each copy is cached as one file keyed by the items'
-    content in order, the augmentation settings, the seed and the copy's number."""
+    readable; `crops()`, when given, yields their crops), one array per copy. Each copy is
+    cached as one file keyed by the items' content in order, the augmentation settings, the
+    seed and the copy's number."""
     folder = config.cache_dir / cache_key(config, identity) / "copies"
     recipe = json.dumps(
         [item_sha256s(items), config.seed, config.augment_strength, config.colour_augment, config.allow_flip]
@@ -57,11 +82,10 @@ def augmented_copies(items: list[ImageItem], stem: keras.Model, config: TrainCon
     copies = [load_array(path) for path in paths]
     copies = [None if array is None or len(array) != len(items) else array for array in copies]
     if any(array is None for array in copies):
-        labels = sorted({item.label for item in items})  # load_crops labels them; only the images are used
-        crops = load_crops(items, labels, config, "crops for augmented copies").images.astype(np.float32)
+        images = (crops or crops_once(items, config))().astype(np.float32)
         for copy, path in enumerate(paths):
             if copies[copy] is None:
-                copies[copy] = _augmented_pass(crops, stem, config, copy)
+                copies[copy] = _augmented_pass(images, stem, config, copy)
                 save_array(path, copies[copy])
     return copies
 

@@ -1,4 +1,4 @@
-"""Bias correction for int8 weight rounding (trainer.export.bias_correction): TFLite's
+"""Bias correction for int8 weight rounding (trainer.tflite.bias_correction): TFLite's
 per-channel weight rounding emulated, every corrected layer right on average once its
 weights are rounded, and the float model given back untouched."""
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 
 def test_int8_rounding_is_per_channel_symmetric_within_half_a_step():
-    from trainer.export.bias_correction import int8_rounding_error
+    from trainer.tflite.bias_correction import int8_rounding_error
 
     rng = np.random.default_rng(0)
     kernel = rng.normal(size=(3, 3, 4, 5)) * np.array([1e-3, 0.1, 1.0, 30.0, 0.0])
@@ -44,7 +44,7 @@ def _layer_inputs(model, crops):
     """The backbone's correctable layers and each one's input on `crops` (float model)."""
     import keras
 
-    from trainer.export.bias_correction import correctable_layers
+    from trainer.tflite.bias_correction import correctable_layers
     from trainer.train.model import CORE_NAME, FEATURES_NAME, NORMALISE_NAME
 
     features = model.get_layer(FEATURES_NAME)
@@ -56,7 +56,7 @@ def _layer_inputs(model, crops):
 
 def _mean_output(item, layer_input, rounded: bool) -> np.ndarray:
     """Mean BatchNorm output per channel of one conv, its folded weights int8-rounded or not."""
-    from trainer.export.bias_correction import int8_rounding_error
+    from trainer.tflite.bias_correction import int8_rounding_error
 
     original = item.conv.kernel.numpy()
     if rounded:
@@ -71,7 +71,7 @@ def _mean_output(item, layer_input, rounded: bool) -> np.ndarray:
 
 
 def test_every_corrected_layer_is_right_on_average_with_int8_weights(classifier):
-    from trainer.export.bias_correction import int8_bias_correction
+    from trainer.tflite.bias_correction import int8_bias_correction
 
     model, crops = classifier
     layers, inputs = _layer_inputs(model, crops)
@@ -89,7 +89,7 @@ def test_every_corrected_layer_is_right_on_average_with_int8_weights(classifier)
 
 
 def test_float_biases_come_back_unchanged(classifier):
-    from trainer.export.bias_correction import int8_bias_correction
+    from trainer.tflite.bias_correction import int8_bias_correction
 
     model, crops = classifier
     layers, _ = _layer_inputs(model, crops)
@@ -101,7 +101,7 @@ def test_float_biases_come_back_unchanged(classifier):
 
 
 def test_bias_correction_needs_crops(classifier):
-    from trainer.export.bias_correction import int8_bias_correction
+    from trainer.tflite.bias_correction import int8_bias_correction
 
     model, _ = classifier
     with pytest.raises(ValueError, match="representative crops"):

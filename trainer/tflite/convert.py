@@ -7,9 +7,19 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from trainer.export.bias_correction import int8_bias_correction
+from trainer.data.dataset import ImageItem
+from trainer.tflite.bias_correction import int8_bias_correction
 
 QUANTIZATIONS = ("float32", "int8")
+# Training crops that set the int8 activation ranges and bias corrections. Phase 2's int8
+# versions (trainer.train.int8_stem) take the same crops as export, so they are exactly what
+# the exported model computes.
+REPRESENTATIVE_IMAGES = 200
+
+
+def representative_items(train_items: list[ImageItem], count: int = REPRESENTATIVE_IMAGES) -> list[ImageItem]:
+    """`count` training items spread evenly over the split's order (every class, many sessions)."""
+    return train_items[:: max(1, len(train_items) // count)][:count]
 
 
 def _frozen_graph(model: keras.Model):
@@ -35,7 +45,9 @@ def _full_range(crop: np.ndarray) -> np.ndarray:
     return widened
 
 
-def _convert(model: keras.Model, quantization: str, representative: Sequence[np.ndarray]) -> bytes:
+def convert_as_is(model: keras.Model, quantization: str, representative: Sequence[np.ndarray]) -> bytes:
+    """`model` (0..255 RGB in) as TFLite bytes, its weights as they are: `to_tflite` corrects a
+    classifier's biases around this; a part of one (the phase-2 stem) is corrected by its caller."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([_frozen_graph(model)], model)
@@ -72,5 +84,5 @@ def to_tflite(
         corrected = int8_bias_correction(model, representative) if quantization == "int8" else contextlib.nullcontext()
         # The int8 model has other biases than the float one, so each is frozen on its own.
         with corrected:
-            converted[quantization] = _convert(model, quantization, representative)
+            converted[quantization] = convert_as_is(model, quantization, representative)
     return converted
