@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -27,7 +28,6 @@ from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckp
 from trainer.train.config import CONFIG_FILE, TrainConfig
 from trainer.train.guard import check_training_setup
 from trainer.train.history import EpochLog, plot_curves
-from trainer.train.int8_stem import Int8Stem
 from trainer.train.model import (
     HEAD_NAME,
     WeightsDownloadError,
@@ -37,6 +37,9 @@ from trainer.train.model import (
     unfreeze_top,
 )
 from trainer.train.schedule import fine_tune_scheduler
+
+if TYPE_CHECKING:  # int8_stem imports trainer.tflite, which imports this package's model
+    from trainer.train.int8_stem import Int8Stem
 
 SPLIT_FILE = "split.json"
 LABELS_FILE = "labels.json"
@@ -322,7 +325,7 @@ def _stem_inputs(
 def _int8_stem(model: keras.Model, data: TrainingData, config: TrainConfig) -> Int8Stem:
     """How to quantise the stem as export will: its representative crops, from this split."""
     from trainer.tflite.convert import representative_items
-    from trainer.train.int8_stem import int8_stem_tflite
+    from trainer.train.int8_stem import Int8Stem, int8_stem_tflite
 
     calibration = representative_items(data.split.train)
 
