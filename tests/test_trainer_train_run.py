@@ -50,6 +50,7 @@ def test_corrupt_image_is_listed_not_fatal(run_dir):
 
 def test_bottlenecks_come_from_the_cache_the_second_time(base, run_dir):
     from trainer.data.split import Split
+    from trainer.tflite.forward import FrozenForward
     from trainer.train.bottlenecks import calibration_items, compute_bottlenecks, weights_id
     from trainer.train.model import build_classifier
 
@@ -57,7 +58,7 @@ def test_bottlenecks_come_from_the_cache_the_second_time(base, run_dir):
     split = Split.load(run_dir / "split.json", config.data_root)
     _, features, _ = build_classifier(config, 3)
     readable = [item for item in calibration_items(split.train) if item.path.name != CORRUPT_NAME]
-    first = compute_bottlenecks(split.val, features, config, weights_id(config, readable), progress=False)
+    first = compute_bottlenecks(split.val, FrozenForward(features, expected_inputs=0), config, weights_id(config, readable), progress=False)
     assert first.computed == 0  # the run already cached every val image
     assert np.isfinite(first.features).all() and first.features.std() > 1e-3  # calibrated: not vanishing
 

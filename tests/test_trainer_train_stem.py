@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tiny_training import tiny_config
+from trainer.tflite.forward import FrozenForward
 from trainer.train.config import TrainConfig
 from trainer.train.model import CORE_NAME, build_feature_extractor, split_at_stem, unfreeze_top
 
@@ -96,9 +97,10 @@ def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monk
     identity = stem_module.stem_id(cut, stem)
     dataset = load_dataset(config.data_root)
     items = [item for item in dataset.items if item.path.name != "corrupt.jpg"][:6]
-    plain = compute_bottlenecks(items, stem, config, identity)
+    forward = FrozenForward(stem, expected_inputs=len(items))
+    plain = compute_bottlenecks(items, forward, config, identity)
 
-    first = stem_module.augmented_copies(items, stem, config, identity)
+    first = stem_module.augmented_copies(items, forward, config, identity)
     assert len(first) == 2 and first[0].shape == plain.features.shape
     # (An uncalibrated random stem's outputs are tiny, so only relative differences count.)
     assert not np.allclose(first[0], plain.features, rtol=1e-3, atol=0)
@@ -108,12 +110,12 @@ def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monk
         raise AssertionError("a cached copy was computed again")
 
     monkeypatch.setattr(stem_module, "_augmented_pass", no_recompute)
-    again = stem_module.augmented_copies(items, stem, config, identity)
+    again = stem_module.augmented_copies(items, forward, config, identity)
     for cached, computed in zip(again, first):
         np.testing.assert_array_equal(cached, computed)
     # Another seed is another augmentation: it is not read from the first one's cache.
     with pytest.raises(AssertionError, match="computed again"):
-        stem_module.augmented_copies(items, stem, replace(config, seed=config.seed + 1), identity)
+        stem_module.augmented_copies(items, forward, replace(config, seed=config.seed + 1), identity)
 
 
 def test_the_stem_identity_changes_with_the_stem_s_weights(features):
@@ -162,7 +164,7 @@ def test_before_a_cached_phase_2_the_head_trains_on_the_stem_cache_through_the_t
     features = build_feature_extractor(config)
     calibrate_batch_norm(features, np.stack([load_crop(item, config.input_hw, config.margin) for item in data.split.val]))
     train, val = _head_features(data, features, config, "unused")
-    direct = compute_bottlenecks(data.split.val, features, replace(config, cache_dir=base / "cache-direct"), "full")
+    direct = compute_bottlenecks(data.split.val, FrozenForward(features, expected_inputs=0), replace(config, cache_dir=base / "cache-direct"), "full")
     assert [item.path for item in val.items] == [item.path for item in direct.items]
     assert np.abs(direct.features).max() > 0.1  # calibrated: features of a usable size
     np.testing.assert_allclose(val.features, direct.features, rtol=1e-4, atol=1e-5)

@@ -83,7 +83,7 @@ def _load_captures(root: Path) -> tuple[list[ImageItem], list[Path]]:
             items.append(ImageItem(path=path, label=record.part, group=f"{record.part}/{record.session}"))
     # Images without a manifest line are leftovers of an interrupted capture: not data.
     unlisted = [
-        p for p in sorted(root.glob(f"*/*/*")) if p.is_file() and p.name != MANIFEST_NAME and p not in listed
+        p for p in sorted(root.glob("*/*/*")) if p.is_file() and p.name != MANIFEST_NAME and p not in listed
     ]
     return items, unlisted
 

@@ -46,8 +46,9 @@ def _full_range(crop: np.ndarray) -> np.ndarray:
 
 
 def convert_as_is(model: keras.Model, quantization: str, representative: Sequence[np.ndarray]) -> bytes:
-    """`model` (0..255 RGB in) as TFLite bytes, its weights as they are: `to_tflite` corrects a
-    classifier's biases around this; a part of one (the phase-2 stem) is corrected by its caller."""
+    """`model` (one input, one output) as TFLite bytes, its weights as they are: `to_tflite`
+    corrects a classifier's biases around this; a part of one (the phase-2 stem) is corrected
+    by its caller. For "int8" the input is 0..255 pixels, as in `to_tflite`."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([_frozen_graph(model)], model)

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 from tqdm import tqdm
 
@@ -21,6 +20,7 @@ from device.vision.crop import PREPROCESSING_VERSION
 from device.vision.preprocess import model_input
 from trainer.data.dataset import ImageItem, file_sha256, item_sha256s
 from trainer.data.images import UnreadableImageError, read_image_rgb
+from trainer.tflite.forward import FrozenForward
 from trainer.train.config import TrainConfig
 
 
@@ -142,13 +142,13 @@ def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, 
 
 def compute_bottlenecks(
     items: list[ImageItem],
-    features: keras.Model,
+    features: FrozenForward,
     config: TrainConfig,
     extractor_id: str,
     progress: bool = True,
 ) -> Bottlenecks:
-    """Features of `items` through `features` (the frozen extractor), from the cache where
-    present; the rest are cropped in parallel and run through the backbone in batches."""
+    """Features of `items` through `features` (the frozen extractor or stem), from the cache
+    where present; the rest are cropped in parallel and run through it in batches."""
     cache = BottleneckCache(config.cache_dir / cache_key(config, extractor_id))
     workers = max(1, os.cpu_count() or 1)
     hashes = item_sha256s(items)
@@ -167,14 +167,13 @@ def compute_bottlenecks(
             skipped[index] = str(exc)
             return index, None
 
-    infer = _compiled_forward(features)
     bar = tqdm(total=len(missing), desc="bottlenecks", unit="img", disable=not progress or not missing)
     with ThreadPoolExecutor(workers) as pool:
         for start in range(0, len(missing), config.batch_size):
             chunk = [pair for pair in pool.map(crop, missing[start : start + config.batch_size]) if pair[1] is not None]
             if chunk:
                 batch = np.stack([image for _, image in chunk]).astype(np.float32)
-                for (index, _), vector in zip(chunk, infer(batch)):
+                for (index, _), vector in zip(chunk, features(batch)):
                     vectors[index] = vector
                     cache.put(hashes[index], vector)
             bar.update(min(config.batch_size, len(missing) - start))
@@ -186,19 +185,3 @@ def compute_bottlenecks(
         skipped=[(items[i], skipped[i]) for i in sorted(skipped)],
         computed=len(missing) - len(skipped),
     )
-
-
-def _compiled_forward(model: keras.Model):
-    """A compiled forward pass (inference mode): several times faster than `predict` per batch."""
-    import tensorflow as tf
-
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    return lambda batch: forward(tf.constant(batch)).numpy()
-
-
-def batched_inference(model: keras.Model, inputs: np.ndarray, batch_size: int) -> np.ndarray:
-    """`model`'s outputs for `inputs`, batch by batch, in inference mode."""
-    if not len(inputs):
-        return np.zeros((0, *model.output.shape[1:]), np.float32)
-    forward = _compiled_forward(model)
-    return np.concatenate([forward(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)])

@@ -23,7 +23,8 @@ from trainer.data.duplicates import DuplicateConfig
 from trainer.data.extra_images import ExtraImages, load_extra_images
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
-from trainer.train.bottlenecks import Bottlenecks, batched_inference, calibration_items, compute_bottlenecks, load_crop, load_crops, weights_id
+from trainer.tflite.forward import FrozenForward, batched_inference
+from trainer.train.bottlenecks import Bottlenecks, calibration_items, compute_bottlenecks, load_crop, load_crops, weights_id
 from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
 from trainer.train.config import CONFIG_FILE, TrainConfig
 from trainer.train.guard import check_training_setup
@@ -195,15 +196,18 @@ def _head_features(data: TrainingData, features: keras.Model, config: TrainConfi
     the costly early layers then serves both phases."""
     sides = (data.train_items, data.split.val)
     if not (config.fine_tune_epochs and config.fine_tune_input == "cached"):
-        return tuple(compute_bottlenecks(items, features, config, extractor_id) for items in sides)
+        forward = FrozenForward(features, expected_inputs=sum(map(len, sides)))
+        return tuple(compute_bottlenecks(items, forward, config, extractor_id) for items in sides)
     from trainer.train.stem import stem_id
 
     cut, stem, top = split_at_stem(features, config.fine_tune_layers)
     identity = stem_id(cut, stem)
+    expected = sum(map(len, sides))
+    stem_forward, top_forward = FrozenForward(stem, expected), FrozenForward(top, expected)
     pooled = []
     for items in sides:
-        activations = compute_bottlenecks(items, stem, config, identity)
-        pooled.append(replace(activations, features=batched_inference(top, activations.features, config.batch_size)))
+        activations = compute_bottlenecks(items, stem_forward, config, identity)
+        pooled.append(replace(activations, features=batched_inference(top_forward, activations.features, config.batch_size)))
     return tuple(pooled)
 
 
@@ -310,9 +314,10 @@ def _stem_inputs(
     int8 = _int8_stem(model, data, config) if config.int8_aware else None
     cut, stem, top = split_at_stem(features, config.fine_tune_layers)
     identity = stem_id(cut, stem)
-    train = compute_bottlenecks(train_items, stem, config, identity)
-    val = compute_bottlenecks(val_items, stem, config, identity)
-    versions = training_versions(train, stem, config, identity, int8)
+    stem_forward = FrozenForward(stem, expected_inputs=len(val_items) + (1 + config.augment_copies) * len(train_items))
+    train = compute_bottlenecks(train_items, stem_forward, config, identity)
+    val = compute_bottlenecks(val_items, stem_forward, config, identity)
+    versions = training_versions(train, stem_forward, config, identity, int8)
     y_train, y_val = data.labels(train.items), data.labels(val.items)
     print(f"phase 2 trains above {cut} on cached activations {versions.shape[2:]}: {len(versions)} version(s) of each training image")
     weights = class_weights(y_train, len(data.classes)) if config.class_weights else None

@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from trainer.data.dataset import ImageItem, item_sha256s
+from trainer.tflite.forward import FrozenForward
 from trainer.train.augment import turntable_augmentation
 from trainer.train.bottlenecks import Bottlenecks, cache_key, load_array, load_crops, save_array
 from trainer.train.config import TrainConfig
@@ -42,7 +43,7 @@ def stem_id(cut: str, stem: keras.Model) -> str:
 
 
 def training_versions(
-    plain: Bottlenecks, stem: keras.Model, config: TrainConfig, identity: str, int8: Int8Stem | None = None
+    plain: Bottlenecks, stem: FrozenForward, config: TrainConfig, identity: str, int8: Int8Stem | None = None
 ) -> np.ndarray:
     """(1 + augment_copies [+ 1], images, *activation): the plain activations of the readable
     training images (`compute_bottlenecks` through the stem, cached per image, keyed by
@@ -65,7 +66,7 @@ def crops_once(items: list[ImageItem], config: TrainConfig) -> Callable[[], np.n
 
 def augmented_copies(
     items: list[ImageItem],
-    stem: keras.Model,
+    stem: FrozenForward,
     config: TrainConfig,
     identity: str,
     crops: Callable[[], np.ndarray] | None = None,
@@ -90,15 +91,15 @@ def augmented_copies(
     return copies
 
 
-def _augmented_pass(crops: np.ndarray, stem: keras.Model, config: TrainConfig, copy: int) -> np.ndarray:
+def _augmented_pass(crops: np.ndarray, stem: FrozenForward, config: TrainConfig, copy: int) -> np.ndarray:
     """The stem's output for one seeded augmentation of every crop, in batches."""
     import tensorflow as tf
 
-    augment = turntable_augmentation(config.allow_flip, config.seed + 1000 * (copy + 1), config.augment_strength, config.colour_augment)
-    forward = tf.function(lambda x: stem(augment(x, training=True), training=False), reduce_retracing=True)
+    augmentation = turntable_augmentation(config.allow_flip, config.seed + 1000 * (copy + 1), config.augment_strength, config.colour_augment)
+    augment = tf.function(lambda x: augmentation(x, training=True), reduce_retracing=True)
     out = []
     for start in tqdm(range(0, len(crops), config.batch_size), desc=f"augmented copy {copy + 1}", unit="batch"):
-        out.append(forward(tf.constant(crops[start : start + config.batch_size])).numpy())
+        out.append(stem(augment(tf.constant(crops[start : start + config.batch_size])).numpy()))
     return np.concatenate(out).astype(np.float32)
 
 
