@@ -23,21 +23,11 @@ def test_int8_rounding_is_per_channel_symmetric_within_half_a_step():
 
 @pytest.fixture(scope="module")
 def classifier():
-    """A random-init 32x32 classifier (BatchNorm calibrated) and turntable-like crops: a
-    bright plain background with one darker brick, so layers see a large mean input."""
+    """A random-init 32x32 classifier (BatchNorm calibrated) and turntable-like crops."""
+    from tiny_training import calibrated_tiny_classifier
     from trainer.train.config import TrainConfig
-    from trainer.train.model import FEATURES_NAME, build_classifier, calibrate_batch_norm
 
-    config = TrainConfig(data_root=".", run_dir=".", weights="none", input_hw=(32, 32))
-    model, features, _ = build_classifier(config, 3)
-    rng = np.random.default_rng(1)
-    crops = np.full((24, 32, 32, 3), 210, np.uint8)
-    for crop in crops:
-        top, left = rng.integers(4, 16, size=2)
-        crop[top : top + 12, left : left + 12] = rng.integers(0, 120, size=3)
-    calibrate_batch_norm(features, crops)
-    assert model.get_layer(FEATURES_NAME) is features
-    return model, crops
+    return calibrated_tiny_classifier(TrainConfig(data_root=".", run_dir=".", weights="none", input_hw=(32, 32)))
 
 
 def _layer_inputs(model, crops):

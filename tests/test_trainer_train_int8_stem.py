@@ -6,25 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tiny_training import tiny_config
+from tiny_training import calibrated_tiny_classifier, tiny_config
 from trainer.train.config import TrainConfig
-from trainer.train.model import CORE_NAME, build_classifier, calibrate_batch_norm, split_at_stem
+from trainer.train.model import CORE_NAME, build_classifier, split_at_stem
 
 TRAINABLE = 30  # backbone layers above the cut: MobileNetV2 cuts at a block output below them
 
 
 @pytest.fixture(scope="module")
 def classifier():
-    """A random-init MobileNetV2 classifier at 32x32, BatchNorm calibrated on turntable-like
-    crops (a bright table, one darker brick) so that its activations are of a usable size."""
+    """A random-init MobileNetV2 classifier at 32x32, BatchNorm calibrated on turntable-like crops."""
     config = TrainConfig(data_root=".", run_dir=".", weights="none", input_hw=(32, 32), fine_tune_layers=TRAINABLE)
-    model, features, _ = build_classifier(config, 3)
-    rng = np.random.default_rng(1)
-    crops = np.full((24, 32, 32, 3), 210, np.uint8)
-    for crop in crops:
-        top, left = rng.integers(4, 16, size=2)
-        crop[top : top + 12, left : left + 12] = rng.integers(0, 120, size=3)
-    calibrate_batch_norm(features, crops)
+    model, crops = calibrated_tiny_classifier(config)
     return config, model, crops
 
 

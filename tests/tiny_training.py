@@ -59,3 +59,22 @@ def exported_bundle(base: Path) -> Path:
     if not (out / "metadata.json").is_file():
         export_bundle(trained_run(base), out, force=True)
     return out
+
+
+def calibrated_tiny_classifier(config):
+    """(model, crops): a random-init classifier of `config` (32x32 input) and 24 turntable-like
+    crops (a bright plain table, one darker brick, so layers see a large mean input), its
+    BatchNorm calibrated on them so that activations are of a usable size."""
+    import numpy as np
+
+    from trainer.train.model import FEATURES_NAME, build_classifier, calibrate_batch_norm
+
+    model, features, _ = build_classifier(config, 3)
+    rng = np.random.default_rng(1)
+    crops = np.full((24, 32, 32, 3), 210, np.uint8)
+    for crop in crops:
+        top, left = rng.integers(4, 16, size=2)
+        crop[top : top + 12, left : left + 12] = rng.integers(0, 120, size=3)
+    calibrate_batch_norm(features, crops)
+    assert model.get_layer(FEATURES_NAME) is features
+    return model, crops
