@@ -71,6 +71,21 @@ def test_the_int8_stem_computes_what_the_exported_int8_model_computes_at_the_cut
     np.testing.assert_array_equal(version, exported)
 
 
+def test_under_mixed_precision_the_int8_stem_is_still_built_as_export_builds_it(classifier, stem_bytes):
+    import keras
+
+    from trainer.train.int8_stem import int8_stem_tflite, run_int8
+
+    config, model, crops = classifier
+    keras.config.set_dtype_policy("mixed_float16")  # what phase 2 sets on a GPU
+    try:
+        mixed = int8_stem_tflite(model, config, 3, crops)
+        assert keras.config.dtype_policy().name == "mixed_float16"  # given back as it was
+    finally:
+        keras.config.set_dtype_policy("float32")
+    np.testing.assert_array_equal(run_int8(mixed, crops, 8), run_int8(stem_bytes, crops, 8))
+
+
 def test_the_int8_version_is_cached_for_the_same_images_and_calibration(base, classifier, stem_bytes):
     from trainer.data.dataset import load_dataset
     from trainer.train.int8_stem import Int8Stem, int8_version

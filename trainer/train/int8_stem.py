@@ -46,8 +46,14 @@ def int8_stem_tflite(model: keras.Model, config: TrainConfig, num_classes: int, 
     """The stem of `model` (a bricksort classifier) as full-integer int8 TFLite, uint8 crops in
     and the cut's activations out as uint8: quantised as export quantises the whole model."""
     # The bias correction walks the whole classifier's graph, which `split_at_stem` adds
-    # nodes to, so it works on a fresh copy and cuts that only once the biases are set.
-    fresh, features, _ = build_classifier(config, num_classes)
+    # nodes to, so it works on a fresh copy and cuts that only once the biases are set. The
+    # copy is float32, as export builds it, whatever precision phase 2 trains in on a GPU.
+    training_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        fresh, features, _ = build_classifier(config, num_classes)
+    finally:
+        keras.config.set_dtype_policy(training_policy)
     fresh.set_weights(model.get_weights())
     with int8_bias_correction(fresh, list(representative)):
         _, stem, _ = split_at_stem(features, config.fine_tune_layers)
