@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
+import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import keras
@@ -62,25 +61,22 @@ def int8_stem_tflite(model: keras.Model, config: TrainConfig, num_classes: int, 
 
 def run_int8(model: bytes, crops: np.ndarray, batch_size: int) -> np.ndarray:
     """Dequantised float32 outputs of an int8 TFLite model (uint8 in and out) for uint8 `crops`."""
-    from device.classifier.interpreter import make_interpreter
+    from device.classifier.interpreter import find_backend
 
+    interpreter = find_backend().interpreter_class(model_content=model, num_threads=os.cpu_count() or 1)
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(source["index"], [batch_size, *crops.shape[1:]])
+    interpreter.allocate_tensors()
+    scale, zero_point = target["quantization"]
     out = []
-    with tempfile.TemporaryDirectory(prefix="bricksort-int8-stem-") as folder:
-        path = Path(folder) / "stem.tflite"
-        path.write_bytes(model)
-        interpreter = make_interpreter(str(path))
-        source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-        interpreter.resize_tensor_input(source["index"], [batch_size, *crops.shape[1:]])
-        interpreter.allocate_tensors()
-        scale, zero_point = target["quantization"]
-        for start in tqdm(range(0, len(crops), batch_size), desc="int8 versions", unit="batch"):
-            batch = crops[start : start + batch_size]
-            padded = np.zeros((batch_size, *crops.shape[1:]), np.uint8)  # the last batch, filled up
-            padded[: len(batch)] = batch
-            interpreter.set_tensor(source["index"], padded)
-            interpreter.invoke()
-            quantised = interpreter.get_tensor(target["index"])[: len(batch)]
-            out.append((quantised.astype(np.float32) - zero_point) * scale)
+    for start in tqdm(range(0, len(crops), batch_size), desc="int8 versions", unit="batch"):
+        batch = crops[start : start + batch_size]
+        padded = np.zeros((batch_size, *crops.shape[1:]), np.uint8)  # the last batch, filled up
+        padded[: len(batch)] = batch
+        interpreter.set_tensor(source["index"], padded)
+        interpreter.invoke()
+        quantised = interpreter.get_tensor(target["index"])[: len(batch)]
+        out.append((quantised.astype(np.float32) - zero_point) * scale)
     return np.concatenate(out)
 
 
