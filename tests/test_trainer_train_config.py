@@ -58,15 +58,15 @@ def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_pat
     args = build_parser().parse_args(
         ["train", str(tmp_path), "--runs", str(tmp_path / "runs"), "--weights", "none", "--fine-tune", "6",
          "--fine-tune-layers", "1000", "--fine-tune-learning-rate", "0.002", "--augment-strength", "0.1",
-         "--fine-tune-schedule", "cosine", "--fine-tune-input", "images", "--augment-copies", "3", "--no-int8-aware"]
+         "--fine-tune-schedule", "cosine", "--fine-tune-input", "images", "--augment-copies", "3", "--no-int8-aware", "--no-fine-tune-average"]
     )
     config = config_from_args(args)
     assert (config.weights, config.fine_tune_epochs, config.fine_tune_layers) == ("none", 6, 1000)
     assert (config.fine_tune_learning_rate, config.augment_strength, config.fine_tune_schedule) == (0.002, 0.1, "cosine")
-    assert (config.fine_tune_input, config.augment_copies, config.int8_aware) == ("images", 3, False)
+    assert (config.fine_tune_input, config.augment_copies, config.int8_aware, config.fine_tune_average) == ("images", 3, False, False)
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
     defaults = config_from_args(build_parser().parse_args(["train", str(tmp_path), "--runs", str(tmp_path / "runs")]))
-    assert (defaults.fine_tune_input, defaults.augment_copies, defaults.int8_aware) == ("cached", 2, True)
+    assert (defaults.fine_tune_input, defaults.augment_copies, defaults.int8_aware, defaults.fine_tune_average) == ("cached", 2, True, True)
 
 
 def test_extra_training_folders_come_from_repeated_options_and_are_refused_on_resume(tmp_path):

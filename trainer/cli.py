@@ -74,6 +74,9 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
                        "a CPU); images decodes, crops and augments every image afresh every epoch")
     train.add_argument("--augment-copies", type=int,
                        help="with --fine-tune-input cached: augmented versions kept per training image (default 2)")
+    train.add_argument("--fine-tune-average", action=argparse.BooleanOptionalAction, default=None,
+                       help="after phase 2, average the weights of its last half of epochs and keep the average "
+                       "when it validates better than the best epoch (default on; not with --weights none)")
     train.add_argument("--int8-aware", action=argparse.BooleanOptionalAction, default=None,
                        help="with --fine-tune-input cached: also train on the frozen layers' output as the int8 "
                        "model computes it, so the int8 bundle reads what the float one does (default on)")

@@ -76,19 +76,25 @@ class BestCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        val_loss = float(logs.get("val_loss", math.inf))
-        if val_loss < self.state.best_val_loss:
-            # Keras insists on the suffix, so the temp name keeps it.
-            tmp = self.run_dir / ("tmp." + self.file_name)
-            self.saved.save_weights(tmp)
-            os.replace(tmp, self.run_dir / self.file_name)
-            self.state.best_val_loss = val_loss
-            self.state.best_val_accuracy = float(logs.get("val_accuracy", 0.0))
-            self.state.best_epoch = epoch
-            self.state.best_phase = self.phase
-            self.improved = True
+        self.offer(float(logs.get("val_loss", math.inf)), float(logs.get("val_accuracy", 0.0)), epoch)
         self.state.epochs_done[self.phase] = epoch + 1
         self.state.save(self.run_dir)
+
+    def offer(self, val_loss: float, val_accuracy: float, epoch: int) -> bool:
+        """Save `saved`'s weights as they are now if `val_loss` beats the run's best; True if so."""
+        if val_loss >= self.state.best_val_loss:
+            return False
+        # Keras insists on the suffix, so the temp name keeps it.
+        tmp = self.run_dir / ("tmp." + self.file_name)
+        self.saved.save_weights(tmp)
+        os.replace(tmp, self.run_dir / self.file_name)
+        self.state.best_val_loss = val_loss
+        self.state.best_val_accuracy = val_accuracy
+        self.state.best_epoch = epoch
+        self.state.best_phase = self.phase
+        self.improved = True
+        self.state.save(self.run_dir)
+        return True
 
 
 def save_full_best(model: keras.Model, run_dir: Path) -> None:

@@ -21,6 +21,7 @@ _FIELDS = {
     "fine_tune_input": "fine_tune_input",
     "augment_copies": "augment_copies",
     "int8_aware": "int8_aware",
+    "fine_tune_average": "fine_tune_average",
     "augment_strength": "augment_strength",
     "batch_size": "batch_size",
     "learning_rate": "learning_rate",

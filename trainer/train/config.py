@@ -41,6 +41,7 @@ class TrainConfig:
     fine_tune_schedule: str = "constant"  # or "cosine": phase 2's rate decays to ~0 over its epochs
     fine_tune_input: str = "cached"  # or "images" (FINE_TUNE_INPUTS)
     augment_copies: int = 2  # "cached" phase 2: augmented versions kept per training image
+    fine_tune_average: bool = True  # phase 2 also tries the mean weights of its last half of epochs (trainer.train.averaging)
     int8_aware: bool = True  # "cached" phase 2 also trains on the frozen layers' int8 output (trainer.train.int8_stem)
     dropout: float = 0.5
     hidden_units: int = 256  # 0: softmax straight on the pooled features

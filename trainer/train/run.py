@@ -24,6 +24,7 @@ from trainer.data.extra_images import ExtraImages, load_extra_images
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.tflite.forward import FrozenForward, batched_inference
+from trainer.train.averaging import WeightAverage
 from trainer.train.bottlenecks import Bottlenecks, calibration_items, compute_bottlenecks, load_crop, load_crops, weights_id
 from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
 from trainer.train.config import CONFIG_FILE, TrainConfig
@@ -267,6 +268,9 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
                 optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate), loss=_loss(), metrics=["accuracy"]
             )
         check_training_setup(trained, y_train, len(data.classes), trained.loss)
+        checkpoint = BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE)
+        # BatchNorm trains from scratch, and an average of its weights would need new statistics.
+        average = config.fine_tune_average and config.weights != "none"
         trained.fit(
             train_input,
             validation_data=val_input,
@@ -276,10 +280,8 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
             callbacks=[
                 # First, so each epoch's learning rate is in the logs the history saves.
                 fine_tune_scheduler(config.fine_tune_epochs, config.fine_tune_learning_rate, config.fine_tune_schedule),
-                *_callbacks(
-                    BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE), config, state, PHASE_FINE_TUNE,
-                    config.fine_tune_epochs,
-                ),
+                *_callbacks(checkpoint, config, state, PHASE_FINE_TUNE, config.fine_tune_epochs),
+                *([WeightAverage(checkpoint, config.fine_tune_epochs // 2, val_input)] if average else []),
             ],
             verbose=0,
         )
