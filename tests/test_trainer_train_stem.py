@@ -136,7 +136,7 @@ def test_the_stem_identity_changes_with_the_stem_s_weights(features):
 def test_a_cached_phase_2_runs_from_the_stem_cache_its_copies_and_its_int8_version(base, capsys):
     from trainer.train import run_training
 
-    config = tiny_config(base, name="cached-phase2", epochs=1, fine_tune_epochs=2, fine_tune_layers=30, augment_copies=1)
+    config = tiny_config(base, name="cached-phase2", epochs=1, fine_tune_epochs=2, fine_tune_layers=30, augment_copies=1, int8_aware=True)
     run_training(config)
     state = json.loads((config.run_dir / "state.json").read_text())
     assert state["epochs_done"] == {"phase1": 1, "phase2": 2}

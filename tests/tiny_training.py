@@ -37,6 +37,7 @@ def tiny_config(base: Path, name: str = "run", **overrides):
         dropout=0.2,
         patience=50,
         cache_dir=base / "cache" / "bottlenecks",
+        int8_aware=False,  # ~25 s of int8 conversion per fine-tuning run; its own tests turn it on
     )
     return replace(config, **overrides)
 
