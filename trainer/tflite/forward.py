@@ -48,6 +48,13 @@ def batched_inference(forward: FrozenForward, inputs: np.ndarray, batch_size: in
     return np.concatenate([forward(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)])
 
 
+def interpreter_for(content: bytes):
+    """A TFLite interpreter (the device's backend) for model bytes, on every core."""
+    from device.classifier.interpreter import find_backend
+
+    return find_backend().interpreter_class(model_content=content, num_threads=os.cpu_count() or 1)
+
+
 def _has_gpu() -> bool:
     import tensorflow as tf
 
@@ -66,11 +73,9 @@ class _TFLiteForward:
     """The model as float32 TFLite; the interpreter is resized when the batch size changes."""
 
     def __init__(self, model: keras.Model) -> None:
-        from device.classifier.interpreter import find_backend
         from trainer.tflite.convert import convert_as_is
 
-        content = convert_as_is(model, "float32", ())
-        self._interpreter = find_backend().interpreter_class(model_content=content, num_threads=os.cpu_count() or 1)
+        self._interpreter = interpreter_for(convert_as_is(model, "float32", ()))
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch_size = 0

@@ -76,9 +76,9 @@ class BestCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        self.offer(float(logs.get("val_loss", math.inf)), float(logs.get("val_accuracy", 0.0)), epoch)
         self.state.epochs_done[self.phase] = epoch + 1
-        self.state.save(self.run_dir)
+        if not self.offer(float(logs.get("val_loss", math.inf)), float(logs.get("val_accuracy", 0.0)), epoch):
+            self.state.save(self.run_dir)  # offer saves the state itself when it improves
 
     def offer(self, val_loss: float, val_accuracy: float, epoch: int) -> bool:
         """Save `saved`'s weights as they are now if `val_loss` beats the run's best; True if so."""

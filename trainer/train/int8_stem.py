@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,6 +26,7 @@ from tqdm import tqdm
 from trainer.data.dataset import ImageItem, item_sha256s
 from trainer.tflite.bias_correction import int8_bias_correction
 from trainer.tflite.convert import convert_as_is
+from trainer.tflite.forward import interpreter_for
 from trainer.train.bottlenecks import cache_key, load_array, save_array
 from trainer.train.config import TrainConfig
 from trainer.train.model import build_classifier, split_at_stem
@@ -61,9 +61,7 @@ def int8_stem_tflite(model: keras.Model, config: TrainConfig, num_classes: int, 
 
 def run_int8(model: bytes, crops: np.ndarray, batch_size: int) -> np.ndarray:
     """Dequantised float32 outputs of an int8 TFLite model (uint8 in and out) for uint8 `crops`."""
-    from device.classifier.interpreter import find_backend
-
-    interpreter = find_backend().interpreter_class(model_content=model, num_threads=os.cpu_count() or 1)
+    interpreter = interpreter_for(model)
     source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     interpreter.resize_tensor_input(source["index"], [batch_size, *crops.shape[1:]])
     interpreter.allocate_tensors()
