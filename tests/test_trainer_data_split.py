@@ -40,6 +40,25 @@ def test_same_seed_same_split_other_seed_other_split(tmp_path):
     assert side_of(make_split(dataset, seed=5)) != side_of(make_split(dataset, seed=6))
 
 
+def test_a_new_part_leaves_the_other_parts_split_as_it_was(tmp_path):
+    before = side_of(make_split(fake_dataset(tmp_path, {"a": 60, "c": 60}, session_size=3), seed=4))
+    after = side_of(make_split(fake_dataset(tmp_path, {"a": 60, "b": 45, "c": 60}, session_size=3), seed=4))
+    assert {path: after[path] for path in before} == before
+
+
+def test_one_more_duplicate_link_moves_only_its_own_part(tmp_path):
+    # A near-duplicate pair right at the similarity threshold can link on one machine and not
+    # on another (floating-point rounding): the other parts' test images must not change.
+    dataset = fake_dataset(tmp_path, {"a": 60, "b": 60, "c": 60}, session_size=3)
+    pair = [tmp_path / "b" / "0004.jpg", tmp_path / "b" / "0040.jpg"]
+    for seed in range(5):
+        unlinked, linked = side_of(make_split(dataset, seed=seed)), side_of(make_split(dataset, seed=seed, groups=[pair]))
+        assert linked[pair[0]] == linked[pair[1]]
+        assert {path: side for path, side in linked.items() if path.parent.name != "b"} == {
+            path: side for path, side in unlinked.items() if path.parent.name != "b"
+        }
+
+
 def test_split_is_stratified_by_class(tmp_path):
     dataset = fake_dataset(tmp_path, {"a": 100, "b": 300, "c": 40})
     counts = make_split(dataset, seed=0, val_fraction=0.2, test_fraction=0.1).counts()

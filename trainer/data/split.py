@@ -4,9 +4,17 @@ Items are joined into components (union-find) by their capture group and by any 
 groups given (exact and near-duplicate sets); a component lands on one side only. Each
 class is filled towards its val/test targets with whole components, in a seeded order, and
 no side takes more than its share of a class's components either.
+
+The order is a seeded hash of each component's first file name (relative to the dataset
+root), not a shuffle by one random stream: a shuffle gives every class after a change a new
+order, so one near-duplicate link that a different CPU's rounding tips across its threshold
+(turntable-10's link sets came out one apart on two machines of this project) or one added
+part re-dealt the whole split. With the hash, such a change moves only components of the
+class it touches.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections import Counter
@@ -213,8 +221,17 @@ def _majority_label(items: list[ImageItem], component: list[int]) -> str:
     return min(counts, key=lambda label: (-counts[label], label))
 
 
+def _seeded_order(components: list[list[int]], names: list[str], seed: int) -> list[list[int]]:
+    """`components` in an order drawn by `seed` that depends on nothing but each component's
+    first name (`names[index]`): adding or joining components leaves the others' order as it was."""
+    def draw(component: list[int]) -> str:
+        return hashlib.sha256(f"{seed}/{names[component[0]]}".encode()).hexdigest()
+
+    return sorted(components, key=draw)
+
+
 def _assign_components(
-    items: list[ImageItem], components: list[list[int]], rng: random.Random, val_fraction: float, test_fraction: float
+    items: list[ImageItem], components: list[list[int]], names: list[str], seed: int, val_fraction: float, test_fraction: float
 ) -> list[str]:
     """Side name of every item: per class, whole components in seeded order fill test, then val.
 
@@ -228,8 +245,7 @@ def _assign_components(
     for component in components:
         by_class.setdefault(_majority_label(items, component), []).append(component)
     for label in sorted(by_class):
-        class_components = by_class[label]
-        rng.shuffle(class_components)
+        class_components = _seeded_order(by_class[label], names, seed)
         total = sum(len(c) for c in class_components)
         fractions = {"test": test_fraction, "val": val_fraction}
         targets = {name: fraction * total for name, fraction in fractions.items()}
@@ -300,7 +316,8 @@ def make_split(
     _check_fractions(val_fraction, test_fraction)
     items = sorted(dataset.items, key=lambda item: item.path)
     components = item_components(items, groups)
-    side_of = _assign_components(items, components, random.Random(seed), val_fraction, test_fraction)
+    names = [dataset.relative(item) for item in items]
+    side_of = _assign_components(items, components, names, seed, val_fraction, test_fraction)
     naive = _naive_sides(items, seed, val_fraction, test_fraction)
     leakage = LeakageStats(
         components=len(components),
