@@ -7,10 +7,10 @@ no side takes more than its share of a class's components either.
 
 The order is a seeded hash of each component's first file name (relative to the dataset
 root), not a shuffle by one random stream: a shuffle gives every class after a change a new
-order, so one near-duplicate link that a different CPU's rounding tips across its threshold
-(turntable-10's link sets came out one apart on two machines of this project) or one added
-part re-dealt the whole split. With the hash, such a change moves only components of the
-class it touches.
+order, so one near-duplicate link that another machine's floating point tips across its
+threshold (turntable-10 has five same-part pairs within 1e-5 of it, and its link sets came out
+one apart on two machines of this project) or one added part re-dealt the whole split. With
+the hash, such a change moves only components of the class it touches.
 """
 from __future__ import annotations
 
