@@ -85,11 +85,13 @@ def test_demo_fine_tuning_applies_to_imagenet_weights_with_light_augmentation(tm
     tuned = training_config(tmp_path / "captures", tmp_path / "run", "imagenet", (160, 160), config)
     assert (tuned.fine_tune_epochs, tuned.fine_tune_layers) == (3, FINE_TUNE_LAYERS)
     assert tuned.augment_strength == FINE_TUNE_AUGMENT_STRENGTH < 0.3
+    assert tuned.fine_tune_input == "cached"  # a frozen stem to cache: phase 2 on its activations
     head_only = training_config(tmp_path / "captures", tmp_path / "run", "imagenet", (160, 160), toy_config(tmp_path))
     assert head_only.fine_tune_epochs == 0
     # From scratch the whole network trains for --scratch-epochs, whatever --fine-tune says.
     scratch = training_config(tmp_path / "captures", tmp_path / "run", "none", (64, 64), config)
     assert scratch.fine_tune_epochs == config.scratch_epochs
+    assert scratch.fine_tune_input == "images"  # every layer trains: nothing frozen to cache
 
 
 def test_negative_fine_tune_epochs_are_refused(tmp_path):
