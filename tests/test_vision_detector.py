@@ -92,6 +92,37 @@ def test_still_detector_finds_a_red_part_on_white_touching_the_edge(rng):
     assert_close(find_brick_in_still(draw_brick(frame, brick, (200, 30, 30))), brick)
 
 
+def test_still_detector_boxes_a_pale_brick_that_shows_only_its_thin_outline(rng):
+    # A white brick on the pale disc differs from it along its edges only: a 3-pixel line on
+    # the working copy, which an opening as wide as the closing erased (a corner was boxed).
+    brick = Box(100, 70, 90, 70)
+    frame = draw_brick(table_frame(rng), brick, (245, 245, 245))
+    inner = Box(brick.x + 6, brick.y + 6, brick.w - 12, brick.h - 12)
+    frame[inner.y : inner.y + inner.h, inner.x : inner.x + inner.w] = table_frame(rng)[inner.y : inner.y + inner.h, inner.x : inner.x + inner.w]
+    assert_close(find_brick_in_still(frame), brick, tolerance=4)
+
+
+def test_still_detector_cuts_a_tall_dark_brick_from_the_dark_surround(rng):
+    # The turntable's disc ends in a dark surround along the top of the frame; a brick standing
+    # tall in front of it joins it into one blob that holds both top corners.
+    frame = table_frame(rng)
+    ys, xs = np.mgrid[:240, :320]
+    frame[np.hypot(xs - 160, ys - 250) > 245] = 20  # beyond the disc: the top corners, a thin band between
+    brick = Box(140, 0, 50, 150)
+    found = find_brick_in_still(draw_brick(frame, brick, (60, 30, 30)))
+    assert found is not None, "the brick was taken for the surround"
+    # The opening that parts them leaves a little of the band beside the brick's top.
+    assert found.x <= brick.x and found.x + found.w >= brick.x + brick.w and found.w <= brick.w + 20, found
+    assert found.y == 0 and abs(found.h - brick.h) <= 3, found
+
+
+def test_still_detector_prefers_a_big_part_at_the_edge_to_a_speck_inside(rng):
+    frame = np.clip(rng.normal(250, 2, (256, 256, 3)), 0, 255).astype(np.uint8)
+    brick = Box(0, 100, 180, 40)
+    frame = draw_brick(draw_brick(frame, brick, (200, 30, 30)), Box(200, 30, 20, 20), (60, 60, 60))
+    assert_close(find_brick_in_still(frame), brick)
+
+
 def test_still_detector_reports_nothing_on_an_empty_table(rng):
     assert find_brick_in_still(table_frame(rng)) is None
 

@@ -17,7 +17,9 @@ from device.vision.box import Box
 # 3: brick boxes found on frames whose sides the working copy's factor does not divide.
 # 4: the still-photo finder's working copy is a bilinear resize by a whole factor (boxes
 #    change on frames more than 320 pixels long; up to 320, e.g. turntable-10, they do not).
-PREPROCESSING_VERSION = 4
+# 5: the still-photo finder keeps pale bricks' thin outlines (a smaller opening), prefers a far
+#    bigger blob at the edge to a speck inside, and cuts a tall brick from the dark surround.
+PREPROCESSING_VERSION = 5
 DEFAULT_MARGIN = 0.15
 
 

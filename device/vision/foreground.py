@@ -61,17 +61,20 @@ def scratch_image(shape: tuple[int, ...], slot: int) -> np.ndarray:
     return array
 
 
-def clean_mask(mask: np.ndarray, kernel_px: int) -> np.ndarray:
-    """Open (drop speckle) then close (join a brick's studs, holes and faces) a 0/255 mask."""
+def clean_mask(mask: np.ndarray, kernel_px: int, speckle_px: int | None = None) -> np.ndarray:
+    """Open (drop speckle) then close (join a brick's studs, holes and faces) a 0/255 mask.
+    The opening uses `speckle_px` when given (default `kernel_px`): a smaller one keeps the thin
+    outline that is all a pale brick on a pale table shows."""
     if kernel_px <= 1:
         return mask
-    kernel = _ellipse(kernel_px)
-    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-    return cv2.morphologyEx(opened, cv2.MORPH_CLOSE, kernel)
+    speckle_px = kernel_px if speckle_px is None else speckle_px
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, ellipse_kernel(speckle_px)) if speckle_px > 1 else mask
+    return cv2.morphologyEx(opened, cv2.MORPH_CLOSE, ellipse_kernel(kernel_px))
 
 
 @lru_cache(maxsize=8)
-def _ellipse(kernel_px: int) -> np.ndarray:
+def ellipse_kernel(kernel_px: int) -> np.ndarray:
+    """A round structuring element `kernel_px` across (cached: every frame uses the same few)."""
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_px, kernel_px))
 
 

@@ -4,7 +4,9 @@ The background is estimated from the photo itself: the colour that dominates its
 (the turntable disc, or the white sheet of a cut-out photo), modelled as a smooth gradient
 across the image because the lighting falls off across the disc. Pixels far from that model
 are foreground; the largest blob that does not touch the border is the brick (with the
-fragments next to it), else the largest blob at the edge that holds no image corner.
+fragments next to it), else the largest blob at the edge that holds no image corner. A brick
+standing tall in front of the dark surround beyond the disc merges with it into one blob that
+holds corners: opening that blob with ever larger kernels cuts the thin bridge between them.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 from device.vision.box import Box
 from device.vision.foreground import (
     clean_mask,
+    ellipse_kernel,
     fill_holes,
     find_blobs,
     hysteresis_mask,
@@ -41,9 +44,12 @@ class StillConfig:
     min_threshold: float = 14.0  # never call a pixel foreground closer than this to the background
     noise_factor: float = 3.0  # ... nor closer than this many times the border's own spread
     weak_fraction: float = 1.0  # pixels this fraction of the threshold join a blob that has clear pixels
-    kernel_fraction: float = 0.03  # morphology kernel size
+    kernel_fraction: float = 0.03  # closing kernel size (joins a brick's faces and studs)
+    speckle_fraction: float = 0.02  # opening kernel size: drops speckle, keeps a pale brick's thin outline
     min_area_fraction: float = 0.002  # smallest blob that can be a brick (or a fragment of one)
     merge_gap_fraction: float = 0.03  # fragments this close to the brick's blob belong to it
+    edge_dominance: float = 4.0  # a blob at the edge this many times bigger beats every inside blob
+    separate_fractions: tuple[float, ...] = (0.08, 0.12, 0.16, 0.2)  # openings that cut a brick from the surround
 
     def __post_init__(self) -> None:
         if self.max_side < 16:
@@ -55,8 +61,13 @@ class StillConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0.0 < self.weak_fraction <= 1.0:
             raise ValueError(f"weak_fraction must be in (0, 1], got {self.weak_fraction}")
-        if not 0.0 <= self.kernel_fraction < 0.5:
-            raise ValueError(f"kernel_fraction must be in [0, 0.5), got {self.kernel_fraction}")
+        for name in ("kernel_fraction", "speckle_fraction"):
+            if not 0.0 <= getattr(self, name) < 0.5:
+                raise ValueError(f"{name} must be in [0, 0.5), got {getattr(self, name)}")
+        if self.edge_dominance < 1.0:
+            raise ValueError(f"edge_dominance must be >= 1, got {self.edge_dominance}")
+        if not all(0.0 < f < 1.0 for f in self.separate_fractions):
+            raise ValueError(f"separate_fractions must lie in (0, 1), got {self.separate_fractions}")
         if not 0.0 <= self.merge_gap_fraction < 1.0:
             raise ValueError(f"merge_gap_fraction must be in [0, 1), got {self.merge_gap_fraction}")
         if not 0.0 <= self.min_area_fraction < 1.0:
@@ -150,16 +161,35 @@ def find_brick_in_still(frame_rgb: np.ndarray, config: StillConfig = StillConfig
     distance = weighted_norm(diff, scratch_image(lab.shape, 1))
     mask = hysteresis_mask(distance, threshold * config.weak_fraction, threshold)
     side = min(small.shape[:2])
-    mask = fill_holes(clean_mask(mask, round(side * config.kernel_fraction) | 1))
-    blobs = find_blobs(mask, max(1, round(config.min_area_fraction * mask.size)))
-    inside = [blob.box for blob in blobs if not blob.touches_border]
-    if inside:
-        box = merge_nearby(inside[0], inside[1:], round(side * config.merge_gap_fraction))
+    mask = fill_holes(clean_mask(mask, _odd_px(side, config.kernel_fraction), _odd_px(side, config.speckle_fraction)))
+    min_area = max(1, round(config.min_area_fraction * mask.size))
+    blobs = find_blobs(mask, min_area)
+    inside = [blob for blob in blobs if not blob.touches_border]
+    # A part may reach the edge of a cut-out photo, but a blob holding a corner is the
+    # dark surround beyond the turntable's disc.
+    at_edge = [blob for blob in blobs if blob.touches_border and not blob.holds_corner]
+    if inside and not (at_edge and at_edge[0].area > config.edge_dominance * inside[0].area):
+        box = merge_nearby(inside[0].box, [blob.box for blob in inside[1:]], round(side * config.merge_gap_fraction))
+    elif at_edge:
+        box = at_edge[0].box
     else:
-        # A part may reach the edge of a cut-out photo, but a blob holding a corner is the
-        # dark surround beyond the turntable's disc.
-        at_edge = [blob.box for blob in blobs if not blob.holds_corner]
-        if not at_edge:
+        box = _cut_from_surround(mask, side, min_area, config)
+        if box is None:
             return None
-        box = at_edge[0]
     return scale_box(box, factor, frame_rgb.shape[:2])
+
+
+def _odd_px(side: int, fraction: float) -> int:
+    """A morphology kernel of `fraction` of `side` pixels, odd so it has a centre."""
+    return round(side * fraction) | 1
+
+
+def _cut_from_surround(mask: np.ndarray, side: int, min_area: int, config: StillConfig) -> Box | None:
+    """The largest blob that holds no corner once the mask is opened by the smallest kernel of
+    `config.separate_fractions` that parts one from the surround, or None."""
+    for fraction in config.separate_fractions:
+        opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, ellipse_kernel(_odd_px(side, fraction)))
+        parted = [blob.box for blob in find_blobs(opened, min_area) if not blob.holds_corner]
+        if parted:
+            return parted[0]
+    return None
