@@ -43,7 +43,7 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
         description="Phase 1 trains a softmax head on cached backbone features; --fine-tune N adds N epochs "
         "of fine-tuning the top blocks on augmented images. Writes runs/<name>/ (config, split, labels, "
         "best checkpoint, history, curves.png, tensorboard/).",
-        epilog="The most accurate recipe measured on turntable-10 (train + export 2.2-6 min on 2 CPU cores, by machine; docs/training.md): "
+        epilog="The most accurate recipe measured on turntable-10 (train + export 2.1-6 min on 2 CPU cores, by machine; docs/training.md): "
         "--fine-tune 8 --fine-tune-layers 100 --fine-tune-learning-rate 2e-4 --fine-tune-schedule cosine "
         "--augment-strength 0.05",
     )
