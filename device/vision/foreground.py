@@ -72,7 +72,7 @@ def clean_mask(mask: np.ndarray, kernel_px: int, speckle_px: int | None = None) 
     return cv2.morphologyEx(opened, cv2.MORPH_CLOSE, ellipse_kernel(kernel_px))
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def ellipse_kernel(kernel_px: int) -> np.ndarray:
     """A round structuring element `kernel_px` across (cached: every frame uses the same few)."""
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_px, kernel_px))
