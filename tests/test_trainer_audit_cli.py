@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bricksort.cli import main
-from tiny_brick_photos import brick_photo, write_class_folders, write_rgb
+from tiny_brick_photos import BACKGROUND_RGB, brick_photo, write_class_folders, write_rgb
 
 
 def planted_dataset(root: Path) -> Path:
@@ -97,6 +97,30 @@ def test_writes_report_and_pictures(planted):
     for picture in ("class_counts.png", "image_sizes.png", "near_duplicates.png"):
         image = cv2.imread(str(out / picture))
         assert image is not None and image.shape[0] > 50
+
+
+def test_finds_every_brick_in_the_planted_photos(planted):
+    boxes = planted[3]["brick_boxes"]
+    assert boxes["not_found"]["count"] == 0
+    assert boxes["off_size"]["smaller"] == boxes["off_size"]["larger"] == 0
+
+
+def test_flags_a_photo_without_a_brick_and_a_box_off_its_class_s_size(tmp_path):
+    # The crop of a photo whose brick the finder misses is the whole frame, and one whose box is
+    # a piece of the brick is a piece: either trains on the wrong thing, so the audit shows them.
+    data = write_class_folders(tmp_path / "data", per_class=6)
+    empty = np.clip(np.full((96, 96, 3), BACKGROUND_RGB, float) + np.random.default_rng(3).normal(0, 2, (96, 96, 3)), 0, 255)
+    write_rgb(data / "2x4" / "empty_table.jpg", empty.astype(np.uint8))
+    write_rgb(data / "slope" / "far_away.jpg", brick_photo("triangle", (200, 40, 40), (48, 48), scale=4, seed=4))
+    assert run_audit_cli(data, tmp_path / "out", tmp_path / "cache") == 0
+    boxes = json.loads((tmp_path / "out" / "audit.json").read_text())["brick_boxes"]
+    assert boxes["not_found"]["examples"] == ["2x4/empty_table.jpg"]
+    assert boxes["off_size"]["smaller"] == 1 and boxes["off_size"]["larger"] == 0
+    assert boxes["off_size"]["examples"][0]["path"] == "slope/far_away.jpg"
+    assert boxes["off_size"]["examples"][0]["ratio_to_class_median"] < 0.6
+    sheet = cv2.imread(str(tmp_path / "out" / "brick_boxes.png"))
+    assert sheet is not None and sheet.shape[1] == 8 * 96
+    assert "brick_boxes.png" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_second_run_reuses_the_cache_and_agrees(planted, tmp_path):

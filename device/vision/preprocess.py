@@ -20,5 +20,12 @@ def model_input(
     stands out the whole frame is used. Deterministic: the same frame always gives the same
     crop."""
     if box is None:
-        box = find_brick_in_still(frame_rgb)
+        return find_and_crop(frame_rgb, size_hw, margin)[1]
     return crop_for_model(frame_rgb, box, size_hw, margin)
+
+
+def find_and_crop(frame_rgb: np.ndarray, size_hw: tuple[int, int], margin: float = DEFAULT_MARGIN) -> tuple[Box | None, np.ndarray]:
+    """`model_input` of a frame without a known box, and the box the still-photo finder found
+    (None: nothing stood out, the crop is the whole frame). For the audit, which shows boxes."""
+    box = find_brick_in_still(frame_rgb)
+    return box, crop_for_model(frame_rgb, box, size_hw, margin)

@@ -1,7 +1,7 @@
 """Per-image facts the audit and the duplicate search need, computed in parallel and cached.
 
-Facts for one file: content hash, byte size, what decoding found (or why it failed) and the
-brick-crop descriptor. The cache is keyed by content hash and crop settings (which include
+Facts for one file: content hash, byte size, what decoding found (or why it failed), the
+brick's box as the device's still-photo finder sees it, and the brick-crop descriptor. The cache is keyed by content hash and crop settings (which include
 PREPROCESSING_VERSION), so renaming files or moving the dataset keeps it valid.
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from trainer.data.crops import CropConfig, brick_crop, crop_descriptor, frame_thumbnail
+from device.vision.box import Box
+from trainer.data.crops import CropConfig, brick_box_and_crop, crop_descriptor, frame_thumbnail
 from trainer.data.images import ImageInfo, UnreadableImageError, decode_image
 
 CHUNK = 16
@@ -28,7 +29,8 @@ CHUNK = 16
 @dataclass
 class ImageFacts:
     """What one file is. `problem` is an UnreadableImageError reason ("truncated", ...) or None;
-    `info`, `descriptor` and `thumbnail` are None exactly when there is a problem."""
+    `info`, `descriptor` and `thumbnail` are None exactly when there is a problem. `box` is the
+    brick in frame pixels, None when the finder saw none (or the file is unreadable)."""
 
     path: Path
     sha256: str
@@ -38,26 +40,35 @@ class ImageFacts:
     problem_detail: str = ""
     descriptor: np.ndarray | None = None
     thumbnail: np.ndarray | None = None  # of the whole frame, see crops.frame_thumbnail
+    box: Box | None = None
 
 
 def _cache_file(cache_dir: Path, sha256: str, config: CropConfig) -> Path:
     return cache_dir / config.cache_tag() / sha256[:2] / f"{sha256}.npz"
 
 
-def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray] | None:
+def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray, Box | None] | None:
     try:
         with np.load(path) as data:
             info = ImageInfo(**json.loads(str(data["info"])))
-            return info, data["descriptor"].astype(np.float32), data["thumbnail"].astype(np.uint8)
+            box = json.loads(str(data["box"]))  # files from before boxes were kept lack it: recomputed
+            return (
+                info,
+                data["descriptor"].astype(np.float32),
+                data["thumbnail"].astype(np.uint8),
+                Box.from_list(box) if box else None,
+            )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: recompute
 
 
-def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail: np.ndarray) -> None:
+def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail: np.ndarray, box: Box | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Process and thread in the name: two threads storing the same duplicate image must not share a temp file.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
-    np.savez(tmp, info=json.dumps(asdict(info)), descriptor=descriptor, thumbnail=thumbnail)
+    np.savez(
+        tmp, info=json.dumps(asdict(info)), descriptor=descriptor, thumbnail=thumbnail, box=json.dumps(box.as_list() if box else None)
+    )
     os.replace(tmp, path)  # atomic: parallel workers or runs never see half a file
 
 
@@ -67,16 +78,16 @@ def image_facts(path: Path, config: CropConfig, cache_dir: Path | None = None) -
     sha256 = hashlib.sha256(data).hexdigest()
     cached = _load_cached(_cache_file(cache_dir, sha256, config)) if cache_dir else None
     if cached:
-        return ImageFacts(path, sha256, len(data), cached[0], descriptor=cached[1], thumbnail=cached[2])
+        return ImageFacts(path, sha256, len(data), cached[0], descriptor=cached[1], thumbnail=cached[2], box=cached[3])
     try:
         rgb, info = decode_image(path)
     except UnreadableImageError as exc:
         return ImageFacts(path, sha256, len(data), None, problem=exc.reason, problem_detail=exc.detail)
-    crop = brick_crop(rgb, config)
+    box, crop = brick_box_and_crop(rgb, config)
     descriptor, thumbnail = crop_descriptor(crop, config), frame_thumbnail(rgb, config)
     if cache_dir:
-        _store_cached(_cache_file(cache_dir, sha256, config), info, descriptor, thumbnail)
-    return ImageFacts(path, sha256, len(data), info, descriptor=descriptor, thumbnail=thumbnail)
+        _store_cached(_cache_file(cache_dir, sha256, config), info, descriptor, thumbnail, box)
+    return ImageFacts(path, sha256, len(data), info, descriptor=descriptor, thumbnail=thumbnail, box=box)
 
 
 def _facts_of_chunk(args: tuple[list[Path], CropConfig, Path | None]) -> list[ImageFacts]:

@@ -1,5 +1,6 @@
 """Dataset audit: unreadable files, converted colour modes, tiny images, class balance, image
-sizes, exact and near-duplicates, label conflicts, and what a naive split would leak."""
+sizes, brick boxes that look wrong, exact and near-duplicates, label conflicts, and what a
+naive split would leak."""
 from __future__ import annotations
 
 from collections import Counter
@@ -23,6 +24,10 @@ class AuditConfig:
     """What the audit flags and how it computes."""
 
     tiny_side: int = 64  # images with a shorter side are flagged as tiny
+    # A brick box whose longer side (relative to the frame) is outside these multiples of its
+    # class's median is flagged: on one rig one part's boxes are about one size, so such a box
+    # is most likely a piece of the brick, or the brick with its shadow or a neighbour.
+    box_size_range: tuple[float, float] = (0.6, 1.6)
     crop: CropConfig = field(default_factory=CropConfig)
     duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
     cache_dir: Path | None = None
@@ -31,6 +36,9 @@ class AuditConfig:
     def __post_init__(self) -> None:
         if self.tiny_side < 1:
             raise ValueError(f"tiny_side must be >= 1, got {self.tiny_side}")
+        low, high = self.box_size_range
+        if not 0 < low < 1 < high:
+            raise ValueError(f"box_size_range must be (low, high) with 0 < low < 1 < high, got {self.box_size_range}")
 
 
 @dataclass
@@ -71,6 +79,43 @@ def _listing(dataset: Dataset, paths: list[Path]) -> dict[str, Any]:
     return {"count": len(paths), "examples": [_rel(dataset, p) for p in paths[:EXAMPLES]]}
 
 
+MIN_BOXES_FOR_MEDIAN = 5  # a class with fewer boxes has no size to compare with
+
+
+def box_size_outliers(dataset: Dataset, facts: list[ImageFacts], size_range: tuple[float, float]) -> list[tuple[ImageFacts, float]]:
+    """(facts, box side / class median) of every readable image whose brick box is off its
+    class's usual size (see `AuditConfig.box_size_range`), most extreme first."""
+    relative: dict[str, list[tuple[ImageFacts, float]]] = {}
+    for item, fact in zip(dataset.items, facts):
+        if fact.box is not None and fact.info is not None:
+            side = max(fact.box.w, fact.box.h) / min(fact.info.width, fact.info.height)
+            relative.setdefault(item.label, []).append((fact, side))
+    low, high = size_range
+    found = []
+    for sides in relative.values():
+        if len(sides) < MIN_BOXES_FOR_MEDIAN:
+            continue
+        median = float(np.median([side for _, side in sides]))
+        found += [(fact, side / median) for fact, side in sides if not low <= side / median <= high]
+    return sorted(found, key=lambda pair: -abs(np.log(pair[1])))
+
+
+def _brick_boxes(dataset: Dataset, facts: list[ImageFacts], config: AuditConfig) -> dict[str, Any]:
+    not_found = [fact.path for fact in facts if fact.problem is None and fact.box is None]
+    off = box_size_outliers(dataset, facts, config.box_size_range)
+    low, high = config.box_size_range
+    return {
+        "note": "the device's still-photo finder on each photo; training and the sorter crop what it boxes",
+        "not_found": _listing(dataset, not_found),
+        "off_size": {
+            "range": [low, high],
+            "smaller": sum(ratio < low for _, ratio in off),
+            "larger": sum(ratio > high for _, ratio in off),
+            "examples": [{"path": _rel(dataset, fact.path), "ratio_to_class_median": round(ratio, 2)} for fact, ratio in off[:EXAMPLES]],
+        },
+    }
+
+
 def _summary(dataset: Dataset, facts: list[ImageFacts], findings: DuplicateFindings, config: AuditConfig) -> dict[str, Any]:
     problems: dict[str, list[Path]] = {reason: [] for reason in ("zero-byte", "truncated", "not-an-image", "corrupt")}
     conversions: dict[str, list[Path]] = {}
@@ -104,6 +149,7 @@ def _summary(dataset: Dataset, facts: list[ImageFacts], findings: DuplicateFindi
         "converted": {kind: _listing(dataset, paths) for kind, paths in sorted(conversions.items())},
         "tiny": {"min_side": config.tiny_side, **_listing(dataset, tiny)},
         "image_sizes": dict(sizes.most_common()),
+        "brick_boxes": _brick_boxes(dataset, facts, config),
         "exact_duplicates": {
             "groups": len(exact),
             "files": sum(len(g.items) for g in exact),

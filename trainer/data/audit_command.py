@@ -32,6 +32,9 @@ def audit_command(args: argparse.Namespace) -> int:
     problems = ", ".join(f"{k} {v['count']}" for k, v in s["unreadable"].items() if v["count"]) or "none"
     converted = ", ".join(f"{k} {v['count']}" for k, v in s["converted"].items()) or "none"
     print(f"unreadable: {unreadable} ({problems}); converted: {converted}; tiny: {s['tiny']['count']}")
+    boxes = s["brick_boxes"]
+    print(f"brick boxes: none found in {boxes['not_found']['count']}; off their part's usual size: "
+          f"{boxes['off_size']['smaller']} smaller, {boxes['off_size']['larger']} larger (brick_boxes.png shows them)")
     exact, near = s["exact_duplicates"], s["near_duplicates"]
     print(f"exact duplicates: {exact['groups']} groups ({exact['redundant_copies']} redundant copies); "
           f"near-duplicates: {near['groups']} groups holding {near['images_in_groups']} images")

@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from trainer.data.audit import AuditResult
+from device.vision.crop import crop_for_model
+from trainer.data.audit import AuditResult, box_size_outliers
 from trainer.data.crops import brick_crop
 from trainer.data.images import UnreadableImageError, read_image_rgb
 
@@ -82,6 +83,33 @@ def _pair_sheet(result: AuditResult, pairs: list[tuple[Path, str, Path, str, flo
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
 
 
+def _box_sheet(result: AuditResult, path: Path) -> bool:
+    """Contact sheet of the photos whose brick box looks wrong (none found, or off its class's
+    size), whole frames with the box drawn; False when there are none."""
+    labels = {item.path: item.label for item in result.dataset.items}
+    flagged = [(fact, f"{labels[fact.path]} no brick") for fact in result.facts if fact.problem is None and fact.box is None]
+    flagged += [(fact, f"{labels[fact.path]} x{ratio:.2f}") for fact, ratio in box_size_outliers(result.dataset, result.facts, result.config.box_size_range)]
+    if not flagged:
+        return False
+    tiles = []
+    for fact, caption in flagged[: 4 * SHEET_PAIRS]:
+        frame = read_image_rgb(fact.path).copy()  # drawn on; the decoder's array is read-only
+        if fact.box is not None:
+            thickness = max(1, round(max(frame.shape[:2]) / TILE))
+            corner = (fact.box.x + fact.box.w - 1, fact.box.y + fact.box.h - 1)
+            cv2.rectangle(frame, (fact.box.x, fact.box.y), corner, (255, 0, 0), thickness)
+        tile = np.ascontiguousarray(crop_for_model(frame, None, (TILE, TILE)))  # the whole frame, padded square
+        cv2.rectangle(tile, (0, 0), (TILE, 12), (0, 0, 0), -1)
+        cv2.putText(tile, caption[:18], (2, 9), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 0), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    columns = 8
+    while len(tiles) % columns:
+        tiles.append(np.zeros_like(tiles[0]))
+    sheet = np.vstack([np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)])
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    return True
+
+
 def _example_pairs(result: AuditResult) -> list[tuple[Path, str, Path, str, float]]:
     findings = result.findings
     exact = {item.path for group in findings.exact for item in group.items}
@@ -106,6 +134,8 @@ def write_audit(result: AuditResult, out_dir: Path, json_path: Path | None = Non
     if pairs:
         _pair_sheet(result, pairs, out_dir / "near_duplicates.png")
         pictures.append("near_duplicates.png")
+    if _box_sheet(result, out_dir / "brick_boxes.png"):
+        pictures.append("brick_boxes.png")
     conflicts = [(c.first.path, c.first.label, c.second.path, c.second.label, c.rms) for c in result.findings.conflicts]
     if conflicts:
         _pair_sheet(result, conflicts[:SHEET_PAIRS], out_dir / "label_conflicts.png")
@@ -147,6 +177,18 @@ def _markdown(result: AuditResult, pictures: list[str]) -> str:
         f"- label conflicts (same bytes, or whole frames within RMS {conflicts['identical_rms']} across classes): **{conflicts['count']}**",
     ]
     lines += [f"  - {c['first']} ({c['first_label']}) vs {c['second']} ({c['second_label']}): {c['kind']}, frame RMS {c['frame_rms']}" for c in conflicts["pairs"][:50]]
+    boxes = s["brick_boxes"]
+    low, high = boxes["off_size"]["range"]
+    lines += [
+        "",
+        "## Brick boxes",
+        "",
+        "Training and the sorter crop each photo around the box the device's still-photo finder draws.",
+        f"- no brick found (the whole frame is used): {boxes['not_found']['count']}"
+        + (f" ({', '.join(boxes['not_found']['examples'][:5])})" if boxes["not_found"]["count"] else ""),
+        f"- box under {low}x / over {high}x its class's median size: {boxes['off_size']['smaller']} / {boxes['off_size']['larger']}"
+        " (a piece of a brick, or a brick with its shadow: see brick_boxes.png when there are any)",
+    ]
     lines += [
         "",
         "## Split leakage",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from device.vision.box import Box
+
 # Bump when `crop_descriptor` changes for the same crop: cached descriptors are keyed on it.
 DESCRIPTOR_VERSION = 2
 
@@ -45,9 +47,15 @@ class CropConfig:
 
 def brick_crop(frame_rgb: np.ndarray, config: CropConfig) -> np.ndarray:
     """The device's model crop of the brick in a still photo, `crop_size` square, uint8 RGB."""
-    from device.vision.preprocess import model_input
+    return brick_box_and_crop(frame_rgb, config)[1]
 
-    return model_input(frame_rgb, (config.crop_size, config.crop_size))
+
+def brick_box_and_crop(frame_rgb: np.ndarray, config: CropConfig) -> tuple[Box | None, np.ndarray]:
+    """`brick_crop` and the brick's box in the frame (None when the finder saw no brick and the
+    crop is the whole frame)."""
+    from device.vision.preprocess import find_and_crop
+
+    return find_and_crop(frame_rgb, (config.crop_size, config.crop_size))
 
 
 def crop_descriptor(crop_rgb: np.ndarray, config: CropConfig) -> np.ndarray:
