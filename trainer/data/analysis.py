@@ -1,8 +1,9 @@
 """Per-image facts the audit and the duplicate search need, computed in parallel and cached.
 
 Facts for one file: content hash, byte size, what decoding found (or why it failed), the
-brick's box as the device's still-photo finder sees it, and the brick-crop descriptor. The cache is keyed by content hash and crop settings (which include
-PREPROCESSING_VERSION), so renaming files or moving the dataset keeps it valid.
+brick's box as the device's still-photo finder sees it, and the brick-crop descriptor. The
+cache is keyed by content hash and crop settings (which include PREPROCESSING_VERSION), so
+renaming files or moving the dataset keeps it valid.
 """
 from __future__ import annotations
 
