@@ -83,3 +83,17 @@ def test_extra_training_folders_come_from_repeated_options_and_are_refused_on_re
         config_from_args(parser.parse_args(["train", "--resume", str(tmp_path), "--extra-train", str(tmp_path / "a")]))
     with pytest.raises(ValueError, match="is the data folder itself"):
         TrainConfig(data_root=data, run_dir=tmp_path / "run", extra_train=(data,))
+
+
+def test_split_from_must_name_a_split_and_is_refused_on_resume(tmp_path):
+    from bricksort.cli import build_parser
+    from trainer.train.cli_options import config_from_args
+
+    parser = build_parser()
+    with pytest.raises(ValueError, match="neither a split.json nor a run folder"):
+        config_from_args(parser.parse_args(["train", str(tmp_path / "data"), "--split-from", str(tmp_path)]))
+    (tmp_path / "split.json").write_text("{}")
+    config = config_from_args(parser.parse_args(["train", str(tmp_path / "data"), "--split-from", str(tmp_path)]))
+    assert config.split_from == tmp_path
+    with pytest.raises(ValueError, match="--split-from is for a new run"):
+        config_from_args(parser.parse_args(["train", "--resume", str(tmp_path), "--split-from", str(tmp_path)]))

@@ -3,6 +3,7 @@ and resume (best score and epoch restored, never a better checkpoint overwritten
 import json
 import math
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -127,6 +128,30 @@ def test_new_run_refuses_to_overwrite_an_existing_one(base, run_dir):
 
     with pytest.raises(RunExistsError, match="already holds a run"):
         run_training(tiny_config(base))
+
+
+def test_a_run_can_take_another_run_s_split_instead_of_making_one(base, run_dir):
+    from trainer.train import run_training
+
+    other = tiny_config(base, name="same-split", seed=99, epochs=2, split_from=run_dir)
+    run_training(other)
+    sides = ("train", "val", "test")
+    theirs, ours = (json.loads((folder / "split.json").read_text()) for folder in (run_dir, other.run_dir))
+    assert [ours[side] for side in sides] == [theirs[side] for side in sides]
+    seed_99 = tiny_config(base, name="own-split", seed=99, epochs=2)
+    run_training(seed_99)
+    assert json.loads((seed_99.run_dir / "split.json").read_text())["test"] != theirs["test"]  # the seed alone would move it
+
+
+def test_a_saved_split_of_other_classes_is_refused_before_anything_is_written(base, run_dir, tmp_path):
+    from trainer.train import run_training
+
+    shutil.copytree(base / "data", tmp_path / "data")
+    shutil.copytree(tmp_path / "data" / "slope", tmp_path / "data" / "plate")
+    config = replace(tiny_config(base, name="other-classes", split_from=run_dir / "split.json"), data_root=tmp_path / "data")
+    with pytest.raises(ValueError, match="splits classes"):
+        run_training(config)
+    assert not config.run_dir.exists()
 
 
 def test_a_new_run_whose_weights_cannot_be_fetched_leaves_no_run_behind(base, offline_keras):

@@ -89,6 +89,10 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
                        help="phase 2 also shifts hue and saturation and turns some images grey, for parts the "
                        "sorter will see in colours the data lacks (classes are shapes, not colours)")
     train.add_argument("--seed", type=int)
+    train.add_argument("--split-from", type=Path, metavar="RUN_OR_SPLIT",
+                       help="use the split saved by another run (its folder or its split.json) instead of making one: "
+                       "runs then compare on the same test images (a seed's split moves when the duplicate search "
+                       "or the brick finder changes)")
     train.add_argument("--cache-dir", help="bottleneck cache (default ~/.cache/bricksort/bottlenecks)")
     train.set_defaults(func=_train)
 

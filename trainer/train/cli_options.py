@@ -30,6 +30,7 @@ _FIELDS = {
     "seed": "seed",
     "cache_dir": "cache_dir",
     "extra_train": "extra_train",
+    "split_from": "split_from",
 }
 
 
@@ -41,6 +42,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             raise ValueError("give either DATA or --resume RUN, not both (a resumed run keeps its data and split)")
         if args.extra_train:
             raise ValueError("--extra-train is for a new run: a resumed run keeps the extra folders it started with")
+        if args.split_from:
+            raise ValueError("--split-from is for a new run: a resumed run keeps its own split")
         return TrainConfig.load(Path(args.resume), resume=True, **given)
     if not args.data:
         raise ValueError("train needs a DATA folder (or --resume RUN)")

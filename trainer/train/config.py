@@ -28,6 +28,9 @@ class TrainConfig:
     # Image folders (same layouts as data_root) added to the training side only, e.g.
     # `bricksort synth` renders: never validated or tested on, so scores stay data_root's.
     extra_train: tuple[Path, ...] = ()
+    # A saved split (split.json, or a run folder holding one) used instead of making one, so
+    # runs compare on the same test images whatever the duplicate search finds today.
+    split_from: Path | None = None
     backbone: str = "mobilenet_v2"
     alpha: float = 0.35
     input_hw: tuple[int, int] = (160, 160)
@@ -63,6 +66,8 @@ class TrainConfig:
         object.__setattr__(self, "run_dir", Path(self.run_dir))
         object.__setattr__(self, "extra_train", tuple(Path(folder) for folder in self.extra_train))
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
+        if self.split_from is not None:
+            object.__setattr__(self, "split_from", Path(self.split_from))
         object.__setattr__(self, "input_hw", tuple(int(v) for v in self.input_hw))
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
@@ -99,6 +104,8 @@ class TrainConfig:
             raise ValueError(f"feature_noise must be >= 0, got {self.feature_noise}")
         if self.margin < 0:
             raise ValueError(f"margin must be >= 0, got {self.margin}")
+        if self.split_from is not None and not self.split_from.is_file() and not (self.split_from / "split.json").is_file():
+            raise ValueError(f"split_from {self.split_from} is neither a split.json nor a run folder holding one")
         if any(folder.resolve() == self.data_root.resolve() for folder in self.extra_train):
             raise ValueError(f"extra training folder {self.data_root} is the data folder itself: its images are split already")
 

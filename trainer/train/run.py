@@ -91,6 +91,16 @@ def _leak_free_split(dataset: Dataset, config: TrainConfig) -> Split:
     return make_split(dataset, config.seed, config.val_fraction, config.test_fraction, groups=groups)
 
 
+def _saved_split(dataset: Dataset, source: Path) -> Split:
+    """The split saved at `source` (a split.json or a run folder), checked against the data."""
+    path = source if source.is_file() else source / SPLIT_FILE
+    split = Split.load(path, dataset.root)
+    if split.classes != dataset.classes:
+        raise ValueError(f"{path} splits classes {split.classes}, but {dataset.root} has {dataset.classes}")
+    print(f"split from {path} (seed {split.seed}), not made anew")
+    return split
+
+
 def prepare_run(config: TrainConfig) -> TrainingData:
     """Create (or, with `resume`, reopen) the run folder and its split; returns the data."""
     run_dir = config.run_dir
@@ -108,8 +118,8 @@ def prepare_run(config: TrainConfig) -> TrainingData:
         return TrainingData(dataset, split, classes, extra.items)
     if (run_dir / "state.json").exists() or (run_dir / SPLIT_FILE).exists():
         raise RunExistsError(f"run folder {run_dir} already holds a run: pick another name or resume it")
+    split = _saved_split(dataset, config.split_from) if config.split_from else _leak_free_split(dataset, config)
     run_dir.mkdir(parents=True, exist_ok=True)
-    split = _leak_free_split(dataset, config)
     print("\n".join(split.summary()))
     for side in ("train", "val"):
         if not split.side(side):
