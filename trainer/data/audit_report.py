@@ -184,6 +184,7 @@ def _markdown(result: AuditResult, pictures: list[str]) -> str:
         "## Brick boxes",
         "",
         "Training and the sorter crop each photo around the box the device's still-photo finder draws.",
+        "",
         f"- no brick found (the whole frame is used): {boxes['not_found']['count']}"
         + (f" ({', '.join(boxes['not_found']['examples'][:5])})" if boxes["not_found"]["count"] else ""),
         f"- box under {low}x / over {high}x its class's median size: {boxes['off_size']['smaller']} / {boxes['off_size']['larger']}"
