@@ -7,8 +7,9 @@ look at) and prints the fraction of plausible boxes and the time per photo; and,
 A box counts as plausible when one was found, it covers between 0.5% and 60% of the photo
 and it does not span the whole width or height (the signs of a background mistaken for the
 brick). Photos of one part on one rig have boxes of about one size, so a box whose longer
-side is under 0.6x (over 1.6x) its class's median is counted as partial (too big): a piece of
-a pale brick, or a brick with its shadow. These are sanity bounds, not ground truth: look at
+side (over the frame's shorter one) is under 0.6x (over 1.6x) its class's median is counted
+as partial (too big): a piece of a pale brick, or a brick with its shadow (the test
+`bricksort audit` makes, `trainer.data.audit.off_class_median`). These are sanity bounds, not ground truth: look at
 the PNGs. The rendered frames (random LEGO colours, then pale ones, 300x300) have ground truth:
 missed bricks and the mean distance of the four box edges from the exact box.
 """
@@ -24,6 +25,7 @@ import numpy as np
 
 from device.vision.box import Box
 from device.vision.still import find_brick_in_still
+from trainer.data.audit import AuditConfig, off_class_median
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 SETS = {"turntable-10": "turntable-10/*/*.jpg", "redparts-8": "redparts-8/photos/*/*.png"}
@@ -53,23 +55,10 @@ def overlay_grid(frames: list[np.ndarray], boxes: list[Box | None], columns: int
     return np.vstack(rows)
 
 
-def size_outliers(sides: dict[str, list[int | None]]) -> tuple[int, int]:
-    """(partial, too big): boxes whose longer side is under 0.6x / over 1.6x their class's median."""
-    partial = big = 0
-    for found in sides.values():
-        known = [side for side in found if side is not None]
-        if not known:
-            continue
-        median = float(np.median(known))
-        partial += sum(side < 0.6 * median for side in known)
-        big += sum(side > 1.6 * median for side in known)
-    return partial, big
-
-
 def evaluate(name: str, paths: list[Path], out: Path, sample: int) -> None:
     """Detect on every photo in `paths`, print figures, write an overlay of a random sample."""
-    plausible, times, shown_frames, shown_boxes = 0, [], [], []
-    sides: dict[str, list[int | None]] = {}
+    plausible, missed, times, shown_frames, shown_boxes = 0, 0, [], [], []
+    sides: list[tuple[str, float]] = []  # (class folder, box side / frame side) of each box found
     shown = set(random.Random(0).sample(range(len(paths)), min(sample, len(paths))))
     for i, path in enumerate(paths):
         frame = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
@@ -77,14 +66,18 @@ def evaluate(name: str, paths: list[Path], out: Path, sample: int) -> None:
         box = find_brick_in_still(frame)
         times.append(time.perf_counter() - start)
         plausible += is_plausible(box, frame.shape[:2])
-        sides.setdefault(path.parent.name, []).append(None if box is None else max(box.w, box.h))
+        if box is None:
+            missed += 1
+        else:
+            sides.append((path.parent.name, max(box.w, box.h) / min(frame.shape[:2])))
         if i in shown:
             shown_frames.append(frame)
             shown_boxes.append(box)
     out.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out / f"{name}.png"), overlay_grid(shown_frames, shown_boxes))
-    partial, big = size_outliers(sides)
-    missed = sum(side is None for found in sides.values() for side in found)
+    low, high = AuditConfig().box_size_range  # the audit's own test, so the figures match its report
+    ratios = [ratio for _, ratio in off_class_median(sides, (low, high))]
+    partial, big = sum(r < low for r in ratios), sum(r > high for r in ratios)
     print(
         f"{name}: {len(paths)} photos, plausible boxes {plausible / len(paths):.1%}, "
         f"none {missed}, partial {partial}, too big {big} (against the class median), "

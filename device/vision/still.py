@@ -172,12 +172,10 @@ def find_brick_in_still(frame_rgb: np.ndarray, config: StillConfig = StillConfig
         box = merge_nearby(inside[0].box, [blob.box for blob in inside[1:]], round(side * config.merge_gap_fraction))
     elif at_edge:
         box = at_edge[0].box
-    elif blobs:  # every blob holds a corner
-        box = _cut_from_surround(mask, side, min_area, config)
+    else:  # no blob, or every blob holds a corner
+        box = _cut_from_surround(mask, side, min_area, config) if blobs else None
         if box is None:
             return None
-    else:
-        return None
     return scale_box(box, factor, frame_rgb.shape[:2])
 
 

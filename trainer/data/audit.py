@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -44,11 +44,13 @@ class AuditConfig:
 @dataclass
 class AuditResult:
     """The audited dataset, per-image facts (aligned with `dataset.items`), duplicate findings
-    over the readable images, the JSON-ready summary and the settings used."""
+    over the readable images, brick boxes off their class's usual size (`box_size_outliers`),
+    the JSON-ready summary and the settings used."""
 
     dataset: Dataset
     facts: list[ImageFacts]
     findings: DuplicateFindings
+    box_outliers: list[tuple[ImageFacts, float]]
     summary: dict[str, Any]
     config: AuditConfig
 
@@ -67,8 +69,9 @@ def run_audit(root: Path | str, config: AuditConfig = AuditConfig(), progress: b
     descriptors = np.stack([facts[k].descriptor for k in readable]) if readable else np.zeros((0, 1), np.float32)
     thumbnails = np.stack([facts[k].thumbnail for k in readable]) if readable else np.zeros((0, 4, 4, 3), np.uint8)
     findings = find_duplicates(items, [facts[k].sha256 for k in readable], descriptors, thumbnails, config.duplicates)
-    summary = _summary(dataset, facts, findings, config)
-    return AuditResult(dataset=dataset, facts=facts, findings=findings, summary=summary, config=config)
+    box_outliers = box_size_outliers(dataset, facts, config.box_size_range)
+    summary = _summary(dataset, facts, findings, box_outliers, config)
+    return AuditResult(dataset=dataset, facts=facts, findings=findings, box_outliers=box_outliers, summary=summary, config=config)
 
 
 def _rel(dataset: Dataset, path: Path) -> str:
@@ -82,27 +85,34 @@ def _listing(dataset: Dataset, paths: list[Path]) -> dict[str, Any]:
 MIN_BOXES_FOR_MEDIAN = 5  # a class with fewer boxes has no size to compare with
 
 
-def box_size_outliers(dataset: Dataset, facts: list[ImageFacts], size_range: tuple[float, float]) -> list[tuple[ImageFacts, float]]:
-    """(facts, box side / class median) of every readable image whose brick box is off its
-    class's usual size (see `AuditConfig.box_size_range`), most extreme first."""
-    relative: dict[str, list[tuple[ImageFacts, float]]] = {}
-    for item, fact in zip(dataset.items, facts):
-        if fact.box is not None and fact.info is not None:
-            side = max(fact.box.w, fact.box.h) / min(fact.info.width, fact.info.height)
-            relative.setdefault(item.label, []).append((fact, side))
+def off_class_median(sizes: Sequence[tuple[str, float]], size_range: tuple[float, float]) -> list[tuple[int, float]]:
+    """(index, size / its class's median) of every (class, size) in `sizes` outside `size_range`
+    times that median, most extreme first. A class with fewer than MIN_BOXES_FOR_MEDIAN sizes
+    is left out: it has no usual size."""
+    by_class: dict[str, list[int]] = {}
+    for index, (label, _) in enumerate(sizes):
+        by_class.setdefault(label, []).append(index)
     low, high = size_range
     found = []
-    for sides in relative.values():
-        if len(sides) < MIN_BOXES_FOR_MEDIAN:
+    for indices in by_class.values():
+        if len(indices) < MIN_BOXES_FOR_MEDIAN:
             continue
-        median = float(np.median([side for _, side in sides]))
-        found += [(fact, side / median) for fact, side in sides if not low <= side / median <= high]
+        median = float(np.median([sizes[i][1] for i in indices]))
+        found += [(i, sizes[i][1] / median) for i in indices if not low <= sizes[i][1] / median <= high]
     return sorted(found, key=lambda pair: -abs(np.log(pair[1])))
 
 
-def _brick_boxes(dataset: Dataset, facts: list[ImageFacts], config: AuditConfig) -> dict[str, Any]:
+def box_size_outliers(dataset: Dataset, facts: list[ImageFacts], size_range: tuple[float, float]) -> list[tuple[ImageFacts, float]]:
+    """(facts, box side / class median) of every readable image whose brick box is off its
+    class's usual size (see `AuditConfig.box_size_range`), most extreme first. The side is the
+    box's longer one over the frame's shorter one, so photos of other sizes compare."""
+    boxed = [(item.label, fact) for item, fact in zip(dataset.items, facts) if fact.box is not None and fact.info is not None]
+    sizes = [(label, max(fact.box.w, fact.box.h) / min(fact.info.width, fact.info.height)) for label, fact in boxed]
+    return [(boxed[index][1], ratio) for index, ratio in off_class_median(sizes, size_range)]
+
+
+def _brick_boxes(dataset: Dataset, facts: list[ImageFacts], off: list[tuple[ImageFacts, float]], config: AuditConfig) -> dict[str, Any]:
     not_found = [fact.path for fact in facts if fact.problem is None and fact.box is None]
-    off = box_size_outliers(dataset, facts, config.box_size_range)
     low, high = config.box_size_range
     return {
         "note": "the device's still-photo finder on each photo; training and the sorter crop what it boxes",
@@ -116,7 +126,13 @@ def _brick_boxes(dataset: Dataset, facts: list[ImageFacts], config: AuditConfig)
     }
 
 
-def _summary(dataset: Dataset, facts: list[ImageFacts], findings: DuplicateFindings, config: AuditConfig) -> dict[str, Any]:
+def _summary(
+    dataset: Dataset,
+    facts: list[ImageFacts],
+    findings: DuplicateFindings,
+    box_outliers: list[tuple[ImageFacts, float]],
+    config: AuditConfig,
+) -> dict[str, Any]:
     problems: dict[str, list[Path]] = {reason: [] for reason in ("zero-byte", "truncated", "not-an-image", "corrupt")}
     conversions: dict[str, list[Path]] = {}
     sizes: Counter[str] = Counter()
@@ -149,7 +165,7 @@ def _summary(dataset: Dataset, facts: list[ImageFacts], findings: DuplicateFindi
         "converted": {kind: _listing(dataset, paths) for kind, paths in sorted(conversions.items())},
         "tiny": {"min_side": config.tiny_side, **_listing(dataset, tiny)},
         "image_sizes": dict(sizes.most_common()),
-        "brick_boxes": _brick_boxes(dataset, facts, config),
+        "brick_boxes": _brick_boxes(dataset, facts, box_outliers, config),
         "exact_duplicates": {
             "groups": len(exact),
             "files": sum(len(g.items) for g in exact),

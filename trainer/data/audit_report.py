@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from device.vision.crop import crop_for_model
-from trainer.data.audit import AuditResult, box_size_outliers
+from trainer.data.audit import AuditResult
 from trainer.data.crops import brick_crop
 from trainer.data.images import UnreadableImageError, read_image_rgb
 
@@ -62,6 +62,11 @@ def _tile(path: Path, result: AuditResult, caption: str) -> np.ndarray:
         tile = cv2.resize(crop, (TILE, TILE), interpolation=cv2.INTER_AREA)
     except UnreadableImageError:
         tile = np.zeros((TILE, TILE, 3), np.uint8)
+    return _captioned(tile, caption)
+
+
+def _captioned(tile: np.ndarray, caption: str) -> np.ndarray:
+    """`tile` (TILE pixels wide) with `caption` on a black bar along its top."""
     tile = np.ascontiguousarray(tile)
     cv2.rectangle(tile, (0, 0), (TILE, 12), (0, 0, 0), -1)
     cv2.putText(tile, caption[:18], (2, 9), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 0), 1, cv2.LINE_AA)
@@ -88,7 +93,7 @@ def _box_sheet(result: AuditResult, path: Path) -> bool:
     size), whole frames with the box drawn; False when there are none."""
     labels = {item.path: item.label for item in result.dataset.items}
     flagged = [(fact, f"{labels[fact.path]} no brick") for fact in result.facts if fact.problem is None and fact.box is None]
-    flagged += [(fact, f"{labels[fact.path]} x{ratio:.2f}") for fact, ratio in box_size_outliers(result.dataset, result.facts, result.config.box_size_range)]
+    flagged += [(fact, f"{labels[fact.path]} x{ratio:.2f}") for fact, ratio in result.box_outliers]
     if not flagged:
         return False
     tiles = []
@@ -98,10 +103,7 @@ def _box_sheet(result: AuditResult, path: Path) -> bool:
             thickness = max(1, round(max(frame.shape[:2]) / TILE))
             corner = (fact.box.x + fact.box.w - 1, fact.box.y + fact.box.h - 1)
             cv2.rectangle(frame, (fact.box.x, fact.box.y), corner, (255, 0, 0), thickness)
-        tile = np.ascontiguousarray(crop_for_model(frame, None, (TILE, TILE)))  # the whole frame, padded square
-        cv2.rectangle(tile, (0, 0), (TILE, 12), (0, 0, 0), -1)
-        cv2.putText(tile, caption[:18], (2, 9), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 0), 1, cv2.LINE_AA)
-        tiles.append(tile)
+        tiles.append(_captioned(crop_for_model(frame, None, (TILE, TILE)), caption))  # the whole frame, padded square
     columns = 8
     while len(tiles) % columns:
         tiles.append(np.zeros_like(tiles[0]))
