@@ -3,10 +3,11 @@ bundle accuracy on real photos from ../shared.
 
     KERAS_HOME=$(realpath ../shared/keras-home) python benchmarks/bench_trainer.py [--out /bench-out/trainer]
 
-1. turntable-10, MobileNetV2 0.35 at 160, leak-free split: train + export with an empty
-   bottleneck cache (cold), then again with it filled (warm); int8/float test accuracy.
-2. The same with the fine-tuning recipe of docs/training.md (TUNED: phase 2 on cached stem
-   activations), cold (its own empty cache) and warm; with --tuned-seeds also on other splits.
+1. turntable-10, MobileNetV2 0.35 at 160, leak-free split, `bricksort train`'s defaults (the
+   head, then phase 2 on cached stem activations): train + export with an empty bottleneck
+   cache (cold), then again with it filled (warm); int8/float test accuracy; with --seeds also
+   on other splits.
+2. The same with the head alone (HEAD_ONLY, `--fine-tune 0`), cold (its own empty cache) and warm.
 3. redparts-8/photos with its own leak-free split: int8 test accuracy.
 4. render-to-photo: train on redparts-8/renders, evaluate the bundle on redparts-8/photos.
 Exports use force=True so every figure is measured; the gate's verdict is printed.
@@ -25,10 +26,8 @@ import time
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-# docs/training.md's fine-tuning recipe: 8 epochs over the layers above block_5_add.
-TUNED = dict(
-    fine_tune_epochs=8, fine_tune_layers=100, fine_tune_learning_rate=2e-4, fine_tune_schedule="cosine", augment_strength=0.05
-)
+# The recipe the default replaced: the head alone, no phase 2.
+HEAD_ONLY = dict(fine_tune_epochs=0)
 
 
 def train_and_export(data: Path, out: Path, name: str, cache: Path, splits_from: Path | None = None, **overrides) -> tuple[dict, float]:
@@ -58,13 +57,12 @@ def train_and_export(data: Path, out: Path, name: str, cache: Path, splits_from:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("/bench-out/trainer"))
-    parser.add_argument("--skip-default", action="store_true", help="leave out the default recipe (head only, ~1.5 min here)")
+    parser.add_argument("--skip-head-only", action="store_true", help="leave out the head-only recipe (~1.5 min here)")
     parser.add_argument("--skip-redparts", action="store_true")
-    parser.add_argument("--skip-tuned", action="store_true", help="leave out the fine-tuning recipe (~3.5 min here)")
     parser.add_argument(
-        "--tuned-seeds", type=int, nargs="*", default=[], metavar="SEED",
-        help="also run the fine-tuning recipe on these seeds (other splits, so other test images; "
-        "~2-5 min each here): one split's test holds a few bricks per part, so its figure moves by points",
+        "--seeds", type=int, nargs="*", default=[], metavar="SEED",
+        help="also run the default recipe on these seeds (other splits, so other test images; "
+        "~1.5-2 min each here): one split's test holds a few bricks per part, so its figure moves by points",
     )
     parser.add_argument("--splits-from", type=Path, metavar="EARLIER_OUT",
                         help="an earlier --out folder: each run takes its namesake's split.json from there")
@@ -81,24 +79,23 @@ def main() -> None:
     cache = args.out / "cache" / "bottlenecks"
     shutil.rmtree(args.out / "cache", ignore_errors=True)  # cold: no bottlenecks, no crop descriptors
     turntable = SHARED / "datasets" / "turntable-10"
-    if not args.skip_default:
-        results["turntable10_cold"], cold = train_and_export(turntable, args.out, "turntable10-cold", cache, args.splits_from)
-        results["turntable10_warm"], warm = train_and_export(turntable, args.out, "turntable10-warm", cache, args.splits_from)
-        print(f"turntable-10 train+export: cold {cold:.1f} s, warm {warm:.1f} s")
-    if not args.skip_tuned:
-        tuned_cache = args.out / "cache-tuned" / "bottlenecks"
-        shutil.rmtree(args.out / "cache-tuned", ignore_errors=True)
-        results["turntable10_tuned_cold"], cold = train_and_export(turntable, args.out, "turntable10-tuned-cold", tuned_cache, args.splits_from, **TUNED)
-        results["turntable10_tuned_warm"], warm = train_and_export(turntable, args.out, "turntable10-tuned-warm", tuned_cache, args.splits_from, **TUNED)
-        print(f"turntable-10 fine-tuned train+export: cold {cold:.1f} s, warm {warm:.1f} s")
-        int8 = {TrainConfig.seed: results["turntable10_tuned_warm"]["test_accuracy_int8"]}  # the runs above: the default seed
-        for seed in args.tuned_seeds:
-            name = f"turntable10_tuned_seed{seed}"
-            results[name], _ = train_and_export(turntable, args.out, name.replace("_", "-"), tuned_cache, args.splits_from, seed=seed, **TUNED)
-            int8[seed] = results[name]["test_accuracy_int8"]
-        if args.tuned_seeds:
-            print(f"turntable-10 fine-tuned, int8 test accuracy over seeds {' '.join(map(str, int8))}: "
-                  f"{' '.join(f'{100 * a:.2f}%' for a in int8.values())} (mean {100 * sum(int8.values()) / len(int8):.2f}%)")
+    results["turntable10_cold"], cold = train_and_export(turntable, args.out, "turntable10-cold", cache, args.splits_from)
+    results["turntable10_warm"], warm = train_and_export(turntable, args.out, "turntable10-warm", cache, args.splits_from)
+    print(f"turntable-10 train+export: cold {cold:.1f} s, warm {warm:.1f} s")
+    int8 = {TrainConfig.seed: results["turntable10_warm"]["test_accuracy_int8"]}  # the runs above: the default seed
+    for seed in args.seeds:
+        name = f"turntable10_seed{seed}"
+        results[name], _ = train_and_export(turntable, args.out, name.replace("_", "-"), cache, args.splits_from, seed=seed)
+        int8[seed] = results[name]["test_accuracy_int8"]
+    if args.seeds:
+        print(f"turntable-10, int8 test accuracy over seeds {' '.join(map(str, int8))}: "
+              f"{' '.join(f'{100 * a:.2f}%' for a in int8.values())} (mean {100 * sum(int8.values()) / len(int8):.2f}%)")
+    if not args.skip_head_only:
+        head_cache = args.out / "cache-head" / "bottlenecks"
+        shutil.rmtree(args.out / "cache-head", ignore_errors=True)
+        results["turntable10_head_cold"], cold = train_and_export(turntable, args.out, "turntable10-head-cold", head_cache, args.splits_from, **HEAD_ONLY)
+        results["turntable10_head_warm"], warm = train_and_export(turntable, args.out, "turntable10-head-warm", head_cache, args.splits_from, **HEAD_ONLY)
+        print(f"turntable-10 head only train+export: cold {cold:.1f} s, warm {warm:.1f} s")
     if not args.skip_redparts:
         photos, renders = SHARED / "datasets" / "redparts-8" / "photos", SHARED / "datasets" / "redparts-8" / "renders"
         results["redparts_photos"], _ = train_and_export(photos, args.out, "redparts-photos", cache, args.splits_from)

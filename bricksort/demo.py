@@ -267,7 +267,7 @@ def training_config(
         return TrainConfig(
             **common, epochs=config.epochs, fine_tune_epochs=config.fine_tune_epochs,
             fine_tune_layers=FINE_TUNE_LAYERS, fine_tune_learning_rate=FINE_TUNE_LEARNING_RATE,
-            augment_strength=FINE_TUNE_AUGMENT_STRENGTH,
+            fine_tune_schedule="constant", augment_strength=FINE_TUNE_AUGMENT_STRENGTH,
         )
     # One head epoch only gives phase 2 its starting checkpoint; then every layer learns. The
     # head's feature noise and heavy dropout suit strong pretrained features; on a network
@@ -277,7 +277,7 @@ def training_config(
     return TrainConfig(
         **common, epochs=1, fine_tune_epochs=config.scratch_epochs, fine_tune_layers=10_000,
         fine_tune_learning_rate=SCRATCH_LEARNING_RATE, feature_noise=0.0, dropout=0.2, hidden_units=0,
-        augment_strength=SCRATCH_AUGMENT_STRENGTH, batch_size=32, fine_tune_input="images",
+        augment_strength=SCRATCH_AUGMENT_STRENGTH, batch_size=32, fine_tune_input="images", fine_tune_schedule="constant",
     )
 
 

@@ -58,11 +58,11 @@ def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_pat
     args = build_parser().parse_args(
         ["train", str(tmp_path), "--runs", str(tmp_path / "runs"), "--weights", "none", "--fine-tune", "6",
          "--fine-tune-layers", "1000", "--fine-tune-learning-rate", "0.002", "--augment-strength", "0.1",
-         "--fine-tune-schedule", "cosine", "--fine-tune-input", "images", "--augment-copies", "3", "--no-int8-aware", "--no-fine-tune-average"]
+         "--fine-tune-schedule", "constant", "--fine-tune-input", "images", "--augment-copies", "3", "--no-int8-aware", "--no-fine-tune-average"]
     )
     config = config_from_args(args)
     assert (config.weights, config.fine_tune_epochs, config.fine_tune_layers) == ("none", 6, 1000)
-    assert (config.fine_tune_learning_rate, config.augment_strength, config.fine_tune_schedule) == (0.002, 0.1, "cosine")
+    assert (config.fine_tune_learning_rate, config.augment_strength, config.fine_tune_schedule) == (0.002, 0.1, "constant")
     assert (config.fine_tune_input, config.augment_copies, config.int8_aware, config.fine_tune_average) == ("images", 3, False, False)
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
     defaults = config_from_args(build_parser().parse_args(["train", str(tmp_path), "--runs", str(tmp_path / "runs")]))

@@ -125,13 +125,28 @@ def _cuts_cleanly(core: keras.Model, index: int) -> bool:
     return True
 
 
-def split_at_stem(features: keras.Model, trainable_layers: int) -> tuple[str, keras.Model, keras.Model]:
-    """Cut the extractor below its top `trainable_layers` backbone layers, at the narrowest
-    clean cut within STEM_CUT_WINDOW layers: (cut layer name, stem: 0..255 image -> the cut's
-    activations, top: those activations -> pooled features). Both share `features`' layers,
-    so training the top trains the extractor. The stem holds only frozen layers."""
+# Phase 2's default share of the backbone: the top 100 of MobileNetV2's 155 layers (all above
+# block_5_add, the end of its stride-8 stage), the depth measured best on turntable-10
+# (docs/training.md); other backbones get the same share of their own layers.
+DEFAULT_FINE_TUNE_SHARE = 100 / 155
+
+
+def fine_tune_layer_count(features: keras.Model, requested: int | None) -> int:
+    """How many backbone layers, from the top, phase 2 trains: `requested`, or when None
+    (TrainConfig's default) DEFAULT_FINE_TUNE_SHARE of the backbone's layers."""
+    if requested is not None:
+        return requested
+    return round(len(features.get_layer(CORE_NAME).layers) * DEFAULT_FINE_TUNE_SHARE)
+
+
+def split_at_stem(features: keras.Model, trainable_layers: int | None) -> tuple[str, keras.Model, keras.Model]:
+    """Cut the extractor below its top `trainable_layers` backbone layers (None: the default
+    share, `fine_tune_layer_count`), at the narrowest clean cut within STEM_CUT_WINDOW layers:
+    (cut layer name, stem: 0..255 image -> the cut's activations, top: those activations ->
+    pooled features). Both share `features`' layers, so training the top trains the extractor.
+    The stem holds only frozen layers."""
     core = features.get_layer(CORE_NAME)
-    boundary = len(core.layers) - trainable_layers - 1  # index of the highest frozen layer
+    boundary = len(core.layers) - fine_tune_layer_count(features, trainable_layers) - 1  # index of the highest frozen layer
     if boundary <= 0:
         cut = 0  # everything trains: the stem is the normalisation alone
     else:
@@ -147,14 +162,15 @@ def split_at_stem(features: keras.Model, trainable_layers: int) -> tuple[str, ke
     return cut_layer.name, stem, keras.Model(cut_layer.output, core.output, name="top")
 
 
-def unfreeze_top(features: keras.Model, layers: int, from_scratch: bool = False) -> int:
-    """Make the top `layers` backbone layers trainable. BatchNorm stays frozen on pretrained
+def unfreeze_top(features: keras.Model, layers: int | None, from_scratch: bool = False) -> int:
+    """Make the top `layers` backbone layers trainable (None: the default share,
+    `fine_tune_layer_count`). BatchNorm stays frozen on pretrained
     weights (small batches would wreck its statistics); `from_scratch` (no pretrained weights)
     trains it too, with faster-moving statistics. Returns how many weight-carrying layers were
     unfrozen."""
     core = features.get_layer(CORE_NAME)
     core.trainable = True
-    cut = max(0, len(core.layers) - layers)
+    cut = max(0, len(core.layers) - fine_tune_layer_count(features, layers))
     unfrozen = 0
     for index, layer in enumerate(core.layers):
         is_norm = isinstance(layer, keras.layers.BatchNormalization)
