@@ -7,7 +7,7 @@ import cv2
 import pytest
 
 from device.capture.manifest import CaptureRecord, ManifestWriter
-from tiny_brick_photos import SHAPES, brick_photo, write_class_folders, write_rgb
+from tiny_brick_photos import brick_photo, write_class_folders, write_rgb
 from trainer.data.dataset import DatasetError, dataset_fingerprint, load_dataset
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

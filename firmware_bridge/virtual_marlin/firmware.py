@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from firmware_bridge import protocol
-from firmware_bridge.virtual_marlin.motion import AXES, PLANNER_BLOCKS, MotionSettings, MotionSimulator
+from firmware_bridge.virtual_marlin.motion import AXES, MotionSettings, MotionSimulator
 
 BUFSIZE = 4  # Marlin's command queue length
 FIRMWARE_VERSION = "2.1.2.1"
