@@ -123,6 +123,16 @@ def test_still_detector_prefers_a_big_part_at_the_edge_to_a_speck_inside(rng):
     assert_close(find_brick_in_still(frame), brick)
 
 
+def test_still_detector_boxes_a_brick_on_a_table_lit_by_a_spot(rng):
+    # A lamp lights the disc in a spot: bright in the middle, darker all round. A plane fitted
+    # to the border missed the bump, and the bright ring around the brick joined its box.
+    ys, xs = np.mgrid[:240, :320]
+    light = 1.0 - 0.45 * ((xs / 320 - 0.55) ** 2 + (ys / 240 - 0.6) ** 2) / 0.36
+    frame = np.clip(np.array(TABLE_RGB, float) * light[..., None] * 0.95 + rng.normal(0, 3, (240, 320, 3)), 0, 255)
+    brick = Box(90, 70, 40, 30)
+    assert_close(find_brick_in_still(draw_brick(frame.astype(np.uint8), brick, (170, 150, 125))), brick)
+
+
 def test_still_detector_reports_nothing_on_an_empty_table(rng):
     assert find_brick_in_still(table_frame(rng)) is None
 

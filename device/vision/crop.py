@@ -19,7 +19,9 @@ from device.vision.box import Box
 #    change on frames more than 320 pixels long; up to 320, e.g. turntable-10, they do not).
 # 5: the still-photo finder keeps pale bricks' thin outlines (a smaller opening), prefers a far
 #    bigger blob at the edge to a speck inside, and cuts a tall brick from the dark surround.
-PREPROCESSING_VERSION = 5
+# 6: the still-photo finder models the background as a quadratic surface, not a plane: the
+#    light spot on a turntable left a ring of "foreground" that boxed bricks far too big.
+PREPROCESSING_VERSION = 6
 DEFAULT_MARGIN = 0.15
 
 

@@ -1,8 +1,8 @@
 """Find the brick in a single photo that comes with no empty-turntable frame.
 
 The background is estimated from the photo itself: the colour that dominates its border
-(the turntable disc, or the white sheet of a cut-out photo), modelled as a smooth gradient
-across the image because the lighting falls off across the disc. Pixels far from that model
+(the turntable disc, or the white sheet of a cut-out photo), modelled as a smooth quadratic
+surface across the image because the light falls off around the lamp's spot on the disc. Pixels far from that model
 are foreground; the largest blob that does not touch the border is the brick (with the
 fragments next to it), else the largest blob at the edge that holds no image corner. A brick
 standing tall in front of the dark surround beyond the disc merges with it into one blob that
@@ -74,34 +74,45 @@ class StillConfig:
             raise ValueError(f"min_area_fraction must be in [0, 1), got {self.min_area_fraction}")
 
 
+# Shrinks the fit's curvature terms towards a plane, in proportion to the samples, so a
+# border whose inliers leave a direction unconstrained (one band left, the rest dark
+# surround) cannot bend the surface wildly; with the whole border in, it changes little.
+CURVATURE_RIDGE = 1e-4
+
+
+def _surface_terms(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The fit's terms at coordinates scaled to [0, 1]: 1, x, y (a plane), then x^2, xy, y^2
+    (curvature: the light falls off around a spot, not along a slope), each measured from the
+    image's centre so the curvature terms are not near copies of the plane's."""
+    xs, ys = xs - 0.5, ys - 0.5
+    return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
+
+
 @lru_cache(maxsize=8)
 def _border_samples(height: int, width: int, band: int) -> tuple[np.ndarray, np.ndarray]:
     """Where the background is sampled in a (height, width) image: the flat pixel index of every
-    BORDER_STRIDE-th pixel of the band along its edges, and the fit's design matrix at those
-    pixels (1, x, y in coordinates scaled to [0, 1]). The same for every frame of a camera."""
+    BORDER_STRIDE-th pixel of the band along its edges, and the fit's terms at those pixels
+    (`_surface_terms`, float64). The same for every frame of a camera."""
     mask = np.zeros((height, width), dtype=bool)
     mask[:band], mask[-band:], mask[:, :band], mask[:, -band:] = True, True, True, True
     ys, xs = np.nonzero(mask)
     ys, xs = ys[::BORDER_STRIDE], xs[::BORDER_STRIDE]
     flat_index = ys * width + xs
-    design = np.column_stack([np.ones(len(xs)), xs / width, ys / height]).astype(np.float32)
+    design = _surface_terms(xs / width, ys / height)
     flat_index.flags.writeable = design.flags.writeable = False  # shared by every call
     return flat_index, design
 
 
 @lru_cache(maxsize=8)
-def _pixel_design(height: int, width: int) -> np.ndarray:
-    """(1, x, y) of every pixel as a 3-channel float32 image, so that one `cv2.transform`
-    evaluates the fitted planes over the whole image (NumPy broadcasting over a last axis of 3
-    is several times slower)."""
-    gx = np.arange(width, dtype=np.float32) / width
-    gy = np.arange(height, dtype=np.float32) / height
-    design = np.empty((height, width, 3), dtype=np.float32)
-    design[..., 0] = 1.0
-    design[..., 1] = gx[None, :]
-    design[..., 2] = gy[:, None]
-    design.flags.writeable = False  # shared by every call
-    return design
+def _pixel_terms(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_surface_terms` of every pixel as two 3-channel float32 images, (1, x, y) and (x^2, xy,
+    y^2), so that two `cv2.transform` calls evaluate the fitted surfaces over the whole image
+    (a matrix product over a last axis of 6 is several times slower)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    terms = _surface_terms(xs / np.float32(width), ys / np.float32(height))
+    linear, curved = np.ascontiguousarray(terms[..., :3]), np.ascontiguousarray(terms[..., 3:])
+    linear.flags.writeable = curved.flags.writeable = False  # shared by every call
+    return linear, curved
 
 
 def _gradient_background(lab: np.ndarray, config: StillConfig, out: np.ndarray) -> float:
@@ -121,11 +132,15 @@ def _gradient_background(lab: np.ndarray, config: StillConfig, out: np.ndarray) 
             out[:] = centre
             return config.min_threshold / config.noise_factor
         fit_samples = np.compress(inliers, samples, axis=0)  # 3x faster than boolean row indexing
-    # A plane per channel models the light falloff.
+    # A quadratic surface per channel models the light's falloff around its spot.
     fit_design = np.compress(inliers, design, axis=0)
-    coeffs = np.linalg.solve(fit_design.T @ fit_design, fit_design.T @ fit_samples)
-    cv2.transform(_pixel_design(height, width), np.ascontiguousarray(coeffs.T), dst=out)
-    residual = lab_distance(fit_samples, fit_design @ coeffs)
+    normal = fit_design.T @ fit_design
+    normal[3:, 3:] += np.eye(3) * (CURVATURE_RIDGE * len(fit_design))
+    coeffs = np.linalg.solve(normal, fit_design.T @ fit_samples).astype(np.float32)
+    linear, curved = _pixel_terms(height, width)
+    cv2.transform(linear, np.ascontiguousarray(coeffs[:3].T), dst=out)
+    cv2.add(out, cv2.transform(curved, np.ascontiguousarray(coeffs[3:].T)), dst=out)
+    residual = lab_distance(fit_samples, fit_design.astype(np.float32) @ coeffs)
     return _percentile_90(residual)
 
 
