@@ -116,6 +116,27 @@ def test_worse_epoch_never_replaces_the_best_checkpoint(tmp_path):
     assert (reloaded.best_val_loss, reloaded.best_epoch) == (pytest.approx(0.20), 5)
 
 
+def test_a_diverged_epoch_s_nan_loss_never_becomes_the_best_and_later_epochs_still_can(tmp_path, capsys):
+    import keras
+
+    from trainer.train.checkpoint import BEST_WEIGHTS, BestCheckpoint, RunState
+
+    inputs = keras.Input(shape=(2,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    state = RunState(best_val_loss=0.30, best_val_accuracy=0.9, best_epoch=3, best_phase="phase1", epochs_done={"phase1": 4})
+    checkpoint = BestCheckpoint(model, tmp_path, state, "phase2")
+    (tmp_path / BEST_WEIGHTS).write_bytes(b"the last good checkpoint")
+
+    checkpoint.on_epoch_end(0, {"val_loss": math.nan, "val_accuracy": 0.33})
+    assert (tmp_path / BEST_WEIGHTS).read_bytes() == b"the last good checkpoint"
+    assert RunState.load(tmp_path).best_val_loss == pytest.approx(0.30)
+    assert "phase2 epoch 1: validation loss is NaN (training diverged); the best checkpoint stays phase1 epoch 4" in capsys.readouterr().out
+    assert not checkpoint.offer(math.nan, 0.33, 1)  # the weight average offers its score the same way
+
+    checkpoint.on_epoch_end(2, {"val_loss": 0.25, "val_accuracy": 0.92})
+    assert (RunState.load(tmp_path).best_val_loss, RunState.load(tmp_path).best_phase) == (pytest.approx(0.25), "phase2")
+
+
 def test_fresh_state_has_no_best_yet(tmp_path):
     from trainer.train.checkpoint import RunState
 

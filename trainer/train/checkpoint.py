@@ -77,12 +77,17 @@ class BestCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         self.state.epochs_done[self.phase] = epoch + 1
-        if not self.offer(float(logs.get("val_loss", math.inf)), float(logs.get("val_accuracy", 0.0)), epoch):
+        val_loss = float(logs.get("val_loss", math.inf))
+        if math.isnan(val_loss):
+            print(f"{self.phase} epoch {epoch + 1}: validation loss is NaN (training diverged); the best checkpoint "
+                  f"stays {self.state.best_phase or 'unset'} epoch {self.state.best_epoch + 1}")
+        if not self.offer(val_loss, float(logs.get("val_accuracy", 0.0)), epoch):
             self.state.save(self.run_dir)  # offer saves the state itself when it improves
 
     def offer(self, val_loss: float, val_accuracy: float, epoch: int) -> bool:
-        """Save `saved`'s weights as they are now if `val_loss` beats the run's best; True if so."""
-        if val_loss >= self.state.best_val_loss:
+        """Save `saved`'s weights as they are now if `val_loss` beats the run's best; True if so.
+        A NaN loss never does (a diverged epoch)."""
+        if not val_loss < self.state.best_val_loss:  # written so NaN fails it: `nan >= best` is False too
             return False
         # Keras insists on the suffix, so the temp name keeps it.
         tmp = self.run_dir / ("tmp." + self.file_name)
