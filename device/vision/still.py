@@ -2,11 +2,12 @@
 
 The background is estimated from the photo itself: the colour that dominates its border
 (the turntable disc, or the white sheet of a cut-out photo), modelled as a smooth quadratic
-surface across the image because the light falls off around the lamp's spot on the disc. Pixels far from that model
-are foreground; the largest blob that does not touch the border is the brick (with the
-fragments next to it), else the largest blob at the edge that holds no image corner. A brick
-standing tall in front of the dark surround beyond the disc merges with it into one blob that
-holds corners: opening that blob with ever larger kernels cuts the thin bridge between them.
+surface across the image because the light falls off around the lamp's spot on the disc.
+Pixels far from that model are foreground; the largest blob that does not touch the border
+is the brick (with the fragments next to it), else the largest blob at the edge that holds
+no image corner. A brick standing tall in front of the dark surround beyond the disc merges
+with it into one blob that holds corners: opening that blob with ever larger kernels cuts
+the thin bridge between them.
 """
 from __future__ import annotations
 
