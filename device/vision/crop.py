@@ -21,9 +21,7 @@ from device.vision.box import Box
 #    bigger blob at the edge to a speck inside, and cuts a tall brick from the dark surround.
 # 6: the still-photo finder models the background as a quadratic surface, not a plane: the
 #    light spot on a turntable left a ring of "foreground" that boxed bricks far too big.
-# 7: with that better fit, a pixel 10 (not 14) from the background is foreground: white
-#    bricks on a pale disc were boxed on their shaded face alone.
-PREPROCESSING_VERSION = 7
+PREPROCESSING_VERSION = 6
 DEFAULT_MARGIN = 0.15
 
 

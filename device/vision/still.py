@@ -42,10 +42,7 @@ class StillConfig:
     max_side: int = 160  # detect on a copy at most this big: fast, and blind to sensor noise
     border_fraction: float = 0.06  # width of the band that samples the background
     inlier_distance: float = 18.0  # Lab distance from the border's median that still counts as background
-    # Never call a pixel foreground closer than this to the background. 14 suited the plane of
-    # version 5, whose misfit of the light spot left that much on the table; the curved fit
-    # leaves ~3x its spread (~7), so white bricks on a pale disc (10-13 away) now count too.
-    min_threshold: float = 10.0
+    min_threshold: float = 14.0  # never call a pixel foreground closer than this to the background
     noise_factor: float = 3.0  # ... nor closer than this many times the border's own spread
     weak_fraction: float = 1.0  # pixels this fraction of the threshold join a blob that has clear pixels
     kernel_fraction: float = 0.03  # closing kernel size (joins a brick's faces and studs)
