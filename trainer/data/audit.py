@@ -44,12 +44,14 @@ class AuditConfig:
 @dataclass
 class AuditResult:
     """The audited dataset, per-image facts (aligned with `dataset.items`), duplicate findings
-    over the readable images, brick boxes off their class's usual size (`box_size_outliers`),
-    the JSON-ready summary and the settings used."""
+    over the readable images, the readable images in which the finder saw no brick, brick
+    boxes off their class's usual size (`box_size_outliers`), the JSON-ready summary and the
+    settings used."""
 
     dataset: Dataset
     facts: list[ImageFacts]
     findings: DuplicateFindings
+    no_brick: list[ImageFacts]
     box_outliers: list[tuple[ImageFacts, float]]
     summary: dict[str, Any]
     config: AuditConfig
@@ -69,9 +71,12 @@ def run_audit(root: Path | str, config: AuditConfig = AuditConfig(), progress: b
     descriptors = np.stack([facts[k].descriptor for k in readable]) if readable else np.zeros((0, 1), np.float32)
     thumbnails = np.stack([facts[k].thumbnail for k in readable]) if readable else np.zeros((0, 4, 4, 3), np.uint8)
     findings = find_duplicates(items, [facts[k].sha256 for k in readable], descriptors, thumbnails, config.duplicates)
+    no_brick = [fact for fact in facts if fact.problem is None and fact.box is None]
     box_outliers = box_size_outliers(dataset, facts, config.box_size_range)
-    summary = _summary(dataset, facts, findings, box_outliers, config)
-    return AuditResult(dataset=dataset, facts=facts, findings=findings, box_outliers=box_outliers, summary=summary, config=config)
+    summary = _summary(dataset, facts, findings, no_brick, box_outliers, config)
+    return AuditResult(
+        dataset=dataset, facts=facts, findings=findings, no_brick=no_brick, box_outliers=box_outliers, summary=summary, config=config
+    )
 
 
 def _rel(dataset: Dataset, path: Path) -> str:
@@ -111,12 +116,11 @@ def box_size_outliers(dataset: Dataset, facts: list[ImageFacts], size_range: tup
     return [(boxed[index][1], ratio) for index, ratio in off_class_median(sizes, size_range)]
 
 
-def _brick_boxes(dataset: Dataset, facts: list[ImageFacts], off: list[tuple[ImageFacts, float]], config: AuditConfig) -> dict[str, Any]:
-    not_found = [fact.path for fact in facts if fact.problem is None and fact.box is None]
+def _brick_boxes(dataset: Dataset, no_brick: list[ImageFacts], off: list[tuple[ImageFacts, float]], config: AuditConfig) -> dict[str, Any]:
     low, high = config.box_size_range
     return {
         "note": "the device's still-photo finder on each photo; training and the sorter crop what it boxes",
-        "not_found": _listing(dataset, not_found),
+        "not_found": _listing(dataset, [fact.path for fact in no_brick]),
         "off_size": {
             "range": [low, high],
             "smaller": sum(ratio < low for _, ratio in off),
@@ -130,6 +134,7 @@ def _summary(
     dataset: Dataset,
     facts: list[ImageFacts],
     findings: DuplicateFindings,
+    no_brick: list[ImageFacts],
     box_outliers: list[tuple[ImageFacts, float]],
     config: AuditConfig,
 ) -> dict[str, Any]:
@@ -165,7 +170,7 @@ def _summary(
         "converted": {kind: _listing(dataset, paths) for kind, paths in sorted(conversions.items())},
         "tiny": {"min_side": config.tiny_side, **_listing(dataset, tiny)},
         "image_sizes": dict(sizes.most_common()),
-        "brick_boxes": _brick_boxes(dataset, facts, box_outliers, config),
+        "brick_boxes": _brick_boxes(dataset, no_brick, box_outliers, config),
         "exact_duplicates": {
             "groups": len(exact),
             "files": sum(len(g.items) for g in exact),

@@ -92,7 +92,7 @@ def _box_sheet(result: AuditResult, path: Path) -> bool:
     """Contact sheet of the photos whose brick box looks wrong (none found, or off its class's
     size), whole frames with the box drawn; False when there are none."""
     labels = {item.path: item.label for item in result.dataset.items}
-    flagged = [(fact, f"{labels[fact.path]} no brick") for fact in result.facts if fact.problem is None and fact.box is None]
+    flagged = [(fact, f"{labels[fact.path]} no brick") for fact in result.no_brick]
     flagged += [(fact, f"{labels[fact.path]} x{ratio:.2f}") for fact, ratio in result.box_outliers]
     if not flagged:
         return False
