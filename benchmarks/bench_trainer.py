@@ -3,11 +3,13 @@ bundle accuracy on real photos from ../shared.
 
     KERAS_HOME=$(realpath ../shared/keras-home) python benchmarks/bench_trainer.py [--out /bench-out/trainer]
 
-1. turntable-10, MobileNetV2 0.35 at 160, leak-free split, `bricksort train`'s defaults (the
-   head, then phase 2 on cached stem activations): train + export with an empty bottleneck
-   cache (cold), then again with it filled (warm); int8/float test accuracy; with --seeds also
-   on other splits.
-2. The same with the head alone (HEAD_ONLY, `--fine-tune 0`), cold (its own empty cache) and warm.
+1. turntable-10, MobileNetV2 0.35 at 160, leak-free split, `bricksort train`'s defaults
+   (rendered bricks of its parts beside the photos, the head, then phase 2 on cached stem
+   activations): train + export with empty caches (cold: no renders, bottlenecks or crop
+   descriptors), then again with them filled (warm); int8/float test accuracy; with --seeds
+   also on other splits.
+2. The same with the head alone (HEAD_ONLY, `--fine-tune 0`), cold (its own empty cache) and
+   warm; and on the photos alone (PHOTOS_ONLY, `--synth-bricks 0`), warm, on every seed run.
 3. redparts-8/photos with its own leak-free split: int8 test accuracy.
 4. render-to-photo: train on redparts-8/renders, evaluate the bundle on redparts-8/photos.
 Exports use force=True so every figure is measured; the gate's verdict is printed.
@@ -28,6 +30,8 @@ from pathlib import Path
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 # The recipe the default replaced: the head alone, no phase 2.
 HEAD_ONLY = dict(fine_tune_epochs=0)
+# The recipe before rendered bricks joined the training side by default.
+PHOTOS_ONLY = dict(synth_bricks=0)
 
 
 def train_and_export(data: Path, out: Path, name: str, cache: Path, splits_from: Path | None = None, **overrides) -> tuple[dict, float]:
@@ -58,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("/bench-out/trainer"))
     parser.add_argument("--skip-head-only", action="store_true", help="leave out the head-only recipe (~1.5 min here)")
+    parser.add_argument("--skip-photos-only", action="store_true", help="leave out the photos-only recipe (~1.2 min a seed here)")
     parser.add_argument("--skip-redparts", action="store_true")
     parser.add_argument(
         "--seeds", type=int, nargs="*", default=[], metavar="SEED",
@@ -87,9 +92,16 @@ def main() -> None:
         name = f"turntable10_seed{seed}"
         results[name], _ = train_and_export(turntable, args.out, name.replace("_", "-"), cache, args.splits_from, seed=seed)
         int8[seed] = results[name]["test_accuracy_int8"]
-    if args.seeds:
-        print(f"turntable-10, int8 test accuracy over seeds {' '.join(map(str, int8))}: "
-              f"{' '.join(f'{100 * a:.2f}%' for a in int8.values())} (mean {100 * sum(int8.values()) / len(int8):.2f}%)")
+    _print_seeds("turntable-10", int8)
+    if not args.skip_photos_only:
+        photos_int8 = {}
+        for seed in int8:
+            name = f"turntable10_photos_seed{seed}"
+            # The same test images as the default recipe's run of this seed, whatever --splits-from gave it.
+            paired = args.out / "runs" / ("turntable10-warm" if seed == TrainConfig.seed else f"turntable10-seed{seed}") / "split.json"
+            results[name], _ = train_and_export(turntable, args.out, name.replace("_", "-"), cache, split_from=paired, seed=seed, **PHOTOS_ONLY)
+            photos_int8[seed] = results[name]["test_accuracy_int8"]
+        _print_seeds("turntable-10 photos only (warm)", photos_int8)
     if not args.skip_head_only:
         head_cache = args.out / "cache-head" / "bottlenecks"
         shutil.rmtree(args.out / "cache-head", ignore_errors=True)
@@ -106,6 +118,11 @@ def main() -> None:
         shown = {k: metrics[k] for k in ("test_accuracy_float32", "test_accuracy_int8", "test_images", "seconds", "gate", "accuracy", "images") if k in metrics}
         print(name, json.dumps(shown))
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+
+
+def _print_seeds(what: str, int8: dict[int, float]) -> None:
+    print(f"{what}, int8 test accuracy over seeds {' '.join(map(str, int8))}: "
+          f"{' '.join(f'{100 * a:.2f}%' for a in int8.values())} (mean {100 * sum(int8.values()) / len(int8):.2f}%)")
 
 
 if __name__ == "__main__":

@@ -258,6 +258,7 @@ def training_config(
         weights=weights,
         seed=config.seed + 1,
         cache_dir=Path(config.cache_dir).expanduser() / "bottlenecks",
+        synth_bricks=0,  # the twin's frames are renders already
     )
     if weights == "imagenet":
         # Phase 2 on cached stem activations, the trainer's default: side by side on

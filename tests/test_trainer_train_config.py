@@ -20,6 +20,8 @@ from trainer.train.config import TrainConfig
         ({"fine_tune_schedule": "linear"}, "fine_tune_schedule must be one of constant, cosine"),
         ({"fine_tune_input": "pixels"}, "fine_tune_input must be one of cached, images"),
         ({"augment_copies": -1}, "augment_copies must be >= 0"),
+        ({"synth_bricks": -1}, "synth_bricks must be >= 0"),
+        ({"synth_views": 0}, "synth_views must be in"),
     ],
 )
 def test_bad_config_is_rejected(tmp_path, overrides, message):
@@ -79,8 +81,11 @@ def test_extra_training_folders_come_from_repeated_options_and_are_refused_on_re
         ["train", str(data), "--extra-train", str(tmp_path / "a"), "--extra-train", str(tmp_path / "b")]
     ))
     assert config.extra_train == (tmp_path / "a", tmp_path / "b")
-    with pytest.raises(ValueError, match="--extra-train is for a new run"):
-        config_from_args(parser.parse_args(["train", "--resume", str(tmp_path), "--extra-train", str(tmp_path / "a")]))
+    for option in (["--extra-train", str(tmp_path / "a")], ["--synth-bricks", "10"], ["--synth-views", "2"]):
+        with pytest.raises(ValueError, match="are for a new run"):
+            config_from_args(parser.parse_args(["train", "--resume", str(tmp_path), *option]))
+    rendered = config_from_args(parser.parse_args(["train", str(data), "--synth-bricks", "7", "--synth-views", "4"]))
+    assert (rendered.synth_bricks, rendered.synth_views) == (7, 4)
     with pytest.raises(ValueError, match="is the data folder itself"):
         TrainConfig(data_root=data, run_dir=tmp_path / "run", extra_train=(data,))
 

@@ -21,6 +21,10 @@ from device.sim.parts import part_spec
 from device.sim.posing import PosedMesh, rest_on_table, rotation_z
 from device.sim.scene import Brick
 
+# Bump when `render` draws something else for the same brick, angle and seed: the trainer
+# keys its cache of rendered training images on it (trainer.data.rendered_extra).
+RENDER_VERSION = 1
+
 FIXED_POINT_SHIFT = 4  # cv2 drawing with 4 fractional bits: sub-pixel vertex positions
 FIXED_POINT_SCALE = 1 << FIXED_POINT_SHIFT
 EDGE_DARKEN = 0.78  # plastic edges read darker than the faces they bound

@@ -4,12 +4,13 @@ from __future__ import annotations
 import argparse
 
 from device.sim.camera import RIG_FRAME_SIDE
+from device.sim.parts import PART_IDS
 
 
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of `bricksort synth` and bind its handler."""
     parser.add_argument("out", help="captures root to write: OUT/<part>/<session>/<view>.jpg plus manifests")
-    parser.add_argument("--parts", nargs="+", metavar="PART", help="part ids to render (default: every supported part)")
+    parser.add_argument("--parts", nargs="+", metavar="PART", help=f"part ids to render (default: every part the simulator knows: {' '.join(PART_IDS)})")
     parser.add_argument("--bricks-per-part", type=int, default=20, metavar="N", help="simulated bricks (sessions) per part")
     parser.add_argument("--views", type=int, default=8, metavar="V", help="views per brick, at turntable angles 360*v/V")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed renders the same dataset")

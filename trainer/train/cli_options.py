@@ -30,6 +30,8 @@ _FIELDS = {
     "seed": "seed",
     "cache_dir": "cache_dir",
     "extra_train": "extra_train",
+    "synth_bricks": "synth_bricks",
+    "synth_views": "synth_views",
     "split_from": "split_from",
 }
 
@@ -40,8 +42,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.resume:
         if args.data:
             raise ValueError("give either DATA or --resume RUN, not both (a resumed run keeps its data and split)")
-        if args.extra_train:
-            raise ValueError("--extra-train is for a new run: a resumed run keeps the extra folders it started with")
+        if args.extra_train or args.synth_bricks is not None or args.synth_views is not None:
+            raise ValueError("--extra-train and --synth-* are for a new run: a resumed run keeps the training images it started with")
         if args.split_from:
             raise ValueError("--split-from is for a new run: a resumed run keeps its own split")
         return TrainConfig.load(Path(args.resume), resume=True, **given)

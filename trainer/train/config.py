@@ -15,7 +15,7 @@ SCHEDULES = ("constant", "cosine")  # phase 2's learning rate per epoch (trainer
 FINE_TUNE_INPUTS = ("cached", "images")
 
 BACKBONES = ("mobilenet_v2", "mobilenet", "mobilenet_v3_small", "mobilenet_v3_large")
-DEFAULT_CACHE_DIR = Path("~/.cache/bricksort/bottlenecks")
+DEFAULT_CACHE_DIR = Path("~/.cache/bricksort/bottlenecks")  # the crop and render caches sit beside it
 CONFIG_FILE = "config.json"
 
 
@@ -31,6 +31,10 @@ class TrainConfig:
     # A saved split (split.json, or a run folder holding one) used instead of making one, so
     # runs compare on the same test images whatever the duplicate search finds today.
     split_from: Path | None = None
+    # Rendered bricks of the data's parts that the simulator knows, added like extra_train
+    # (trainer.data.rendered_extra): poses and colours the captures lack. 0: photos only.
+    synth_bricks: int = 150  # per part, each in `synth_views` turntable views
+    synth_views: int = 3
     backbone: str = "mobilenet_v2"
     alpha: float = 0.35
     input_hw: tuple[int, int] = (160, 160)
@@ -79,9 +83,11 @@ class TrainConfig:
             raise ValueError(f"input_hw must be (height, width), each >= 32, got {self.input_hw}")
         if self.weights not in ("imagenet", "none") and not Path(self.weights).is_file():
             raise ValueError(f"weights must be 'imagenet', 'none' or an existing weights file, got {self.weights!r}")
-        for name in ("epochs", "fine_tune_epochs", "hidden_units", "augment_copies"):
+        for name in ("epochs", "fine_tune_epochs", "hidden_units", "augment_copies", "synth_bricks"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 1 <= self.synth_views <= 360:
+            raise ValueError(f"synth_views must be in [1, 360], got {self.synth_views}")
         if self.fine_tune_layers is not None and self.fine_tune_layers < 0:
             raise ValueError(f"fine_tune_layers must be >= 0 (or None: the default share), got {self.fine_tune_layers}")
         if self.epochs == 0 and self.fine_tune_epochs == 0:

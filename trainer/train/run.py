@@ -21,6 +21,7 @@ import numpy as np
 from trainer.data.dataset import Dataset, ImageItem, load_dataset
 from trainer.data.duplicates import DuplicateConfig
 from trainer.data.extra_images import ExtraImages, load_extra_images
+from trainer.data.rendered_extra import frame_size_hw, rendered_parts
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.tflite.forward import FrozenForward, batched_inference
@@ -48,6 +49,7 @@ LABELS_FILE = "labels.json"
 SKIPPED_FILE = "skipped.json"
 EXTRA_LEFT_OUT_FILE = "extra-left-out.json"
 CROPS_CACHE = "crops"  # the crop-descriptor cache `bricksort audit` fills, beside the bottlenecks
+RENDERS_CACHE = "renders"  # rendered training images (TrainConfig.synth_bricks), beside them too
 PHASE_HEAD = "phase1"
 PHASE_FINE_TUNE = "phase2"
 
@@ -135,8 +137,10 @@ def prepare_run(config: TrainConfig) -> TrainingData:
 
 
 def _extra_training_items(config: TrainConfig, split: Split) -> ExtraImages:
-    """The images of `config.extra_train` that may train (see trainer.data.extra_images)."""
-    extra = load_extra_images(config.extra_train, split.classes, split.val + split.test, config.cache_dir.parent / CROPS_CACHE)
+    """The images of `config.extra_train` and the rendered bricks (`config.synth_bricks`) that
+    may train (see trainer.data.extra_images)."""
+    folders = [*config.extra_train, *_rendered_folders(config, split)]
+    extra = load_extra_images(folders, split.classes, split.val + split.test, config.cache_dir.parent / CROPS_CACHE)
     if extra.left_out:
         first = extra.left_out[0]
         print(
@@ -145,15 +149,32 @@ def _extra_training_items(config: TrainConfig, split: Split) -> ExtraImages:
             f"{first.held_out.path} ({first.score:.3f}); listed in {EXTRA_LEFT_OUT_FILE}"
         )
     if extra.items:
-        print(f"extra training images: {len(extra.items)} from {len(config.extra_train)} folder(s), training side only")
+        print(f"extra training images: {len(extra.items)} from {len(folders)} folder(s), training side only")
     return extra
+
+
+def _rendered_folders(config: TrainConfig, split: Split) -> tuple[Path, ...]:
+    """Rendered captures roots for the parts the simulator knows (none when synth_bricks is 0)."""
+    if config.synth_bricks == 0:
+        return ()
+    size_hw = frame_size_hw(split.train)
+    rendered = rendered_parts(split.classes, config.synth_bricks, config.synth_views, size_hw, config.cache_dir.parent / RENDERS_CACHE)
+    if rendered.folders:
+        print(
+            f"rendered bricks: {config.synth_bricks} x {config.synth_views} views of {len(rendered.folders)} part(s) at "
+            f"{size_hw[0]}x{size_hw[1]} (cached under {rendered.folders[0].parent})"
+        )
+    if rendered.missing:
+        shown = ", ".join(rendered.missing[:8]) + (" ..." if len(rendered.missing) > 8 else "")
+        print(f"no renders for {len(rendered.missing)} part(s) the simulator does not know: {shown}")
+    return rendered.folders
 
 
 def _save_left_out(config: TrainConfig, root: Path, extra: ExtraImages) -> None:
     """For a run with extra folders, list the left-out extra images (absolute paths: they live
     outside the data) beside the held-out image each repeats (relative to the data root, as in
     split.json)."""
-    if not config.extra_train:
+    if not config.extra_train and not config.synth_bricks:
         return
     entries = [
         {"extra": twin.extra.path.as_posix(), "held_out": twin.held_out.path.relative_to(root).as_posix(), "crop_similarity": round(twin.score, 4)}
