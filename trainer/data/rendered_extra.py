@@ -80,6 +80,8 @@ def rendered_parts(
     for part in parts:
         folder = root / part
         if not folder.is_dir():
+            if progress:
+                print(f"rendering {bricks_per_part} bricks x {views} views of part {part} at {size_hw[0]}x{size_hw[1]} (once: kept in {root})")
             root.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=root, prefix=f".{part}-") as tmp:
                 config = SynthConfig(Path(tmp) / part, (part,), bricks_per_part, views, RENDER_SEED, size_hw)
