@@ -1,4 +1,6 @@
 """TrainConfig validates every field at the edge, with a message naming it."""
+import json
+
 import pytest
 
 from trainer.train.config import TrainConfig
@@ -88,6 +90,15 @@ def test_extra_training_folders_come_from_repeated_options_and_are_refused_on_re
     assert (rendered.synth_bricks, rendered.synth_views) == (7, 4)
     with pytest.raises(ValueError, match="is the data folder itself"):
         TrainConfig(data_root=data, run_dir=tmp_path / "run", extra_train=(data,))
+
+
+def test_a_run_saved_before_rendered_bricks_existed_resumes_without_them(tmp_path):
+    TrainConfig(data_root=tmp_path, run_dir=tmp_path, weights="none").save(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["synth_bricks"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert TrainConfig.load(tmp_path, resume=True).synth_bricks == 0
+    assert TrainConfig(data_root=tmp_path, run_dir=tmp_path).synth_bricks == 150  # new runs get them
 
 
 def test_split_from_must_name_a_split_and_is_refused_on_resume(tmp_path):

@@ -142,6 +142,7 @@ class TrainConfig:
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: {run_dir} is not a bricksort training run")
         raw = json.loads(path.read_text(encoding="utf-8"))
+        raw.setdefault("synth_bricks", 0)  # saved before renders joined by default: it trained on none
         known = {f.name for f in fields(cls)} - {"run_dir"}
         config = cls(**{k: v for k, v in raw.items() if k in known}, run_dir=run_dir)
         return replace(config, **overrides) if overrides else config
