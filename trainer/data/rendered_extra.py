@@ -38,7 +38,6 @@ class RenderedParts:
     parts the simulator cannot draw."""
 
     folders: tuple[Path, ...]
-    size_hw: tuple[int, int]
     missing: tuple[str, ...]
 
 
@@ -88,4 +87,4 @@ def rendered_parts(
                 synthesize(config, progress=progress)
                 (Path(tmp) / part).rename(folder)
         folders.append(folder)
-    return RenderedParts(tuple(folders), size_hw, tuple(part for part in classes if part not in PART_IDS))
+    return RenderedParts(tuple(folders), tuple(part for part in classes if part not in PART_IDS))
