@@ -56,7 +56,9 @@ def wait_for_row_in_flight(journal: Path, after_rows: int, process: subprocess.P
 def test_sorter_killed_mid_brick_and_restarted_accounts_for_every_fed_brick(tmp_path, bundle):
     journal = tmp_path / "journal.sqlite"
     command = sorter(bundle, journal, bricks=10, time_scale=0.05)
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    # SIGKILL leaves the twin's temporary folder behind: keep it inside tmp_path.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path, env=env)
     wait_for_row_in_flight(journal, after_rows=3, process=first)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
@@ -66,7 +68,7 @@ def test_sorter_killed_mid_brick_and_restarted_accounts_for_every_fed_brick(tmp_
     world_at_kill = replay(Path(f"{journal}.world.jsonl"))
     assert 0 < len(world_at_kill.fed) < 10
 
-    second = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    second = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "1 brick(s) left in flight by the last run marked unresolved" in second.stdout
     assert "unaccounted 0" in second.stdout and "disagreements" not in second.stdout
