@@ -1,9 +1,10 @@
 """Rendered bricks that train beside the photos (`TrainConfig.synth_bricks`).
 
 Real captures show each part in the few poses its bricks happened to land in; a pose that
-no training photo shows (a 2x4 standing on its end) is then read as a look-alike part. The
-simulator renders every part the catalogue knows in all of its stable poses, colours and
-lights, with exact labels, so a few hundred renders a part fill those gaps. They go through
+no training photo shows is then read as a look-alike part. The simulator renders every part
+the catalogue knows in the poses its catalogue entry lists (`device.sim.parts`: rectangular
+bricks upright, upside down and on a long side; not on their end, which measured worse),
+in random colours and lights, with exact labels, so a few hundred renders a part fill gaps. They go through
 `load_extra_images` like any `--extra-train` folder: training side only, and a render whose
 crop repeats a held-out photo is left out.
 
