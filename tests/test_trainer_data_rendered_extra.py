@@ -1,6 +1,7 @@
 """Rendered bricks train beside the photos: for the parts the simulator knows, at the photos'
 size, rendered once and then taken from the cache, never half-written."""
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -75,6 +76,25 @@ def test_an_interrupted_render_leaves_nothing_that_looks_finished(tmp_path, monk
     assert not any(path.name == "3001" for path in tmp_path.rglob("*"))  # the temporary folder went too
     monkeypatch.setattr(rendered_extra, "synthesize", real)
     assert len(list(rendered_parts(["3001"], 1, 1, (48, 48), tmp_path, progress=False).folders[0].rglob("*.jpg"))) == 1
+
+
+def test_a_part_another_worker_rendered_meanwhile_is_taken_as_it_is(tmp_path, monkeypatch):
+    import trainer.data.rendered_extra as rendered_extra
+
+    real = rendered_extra.synthesize
+    theirs: list = []
+
+    def raced(config, progress=True):
+        # The other machine of a multi-worker run renders the same seeded part and renames it first.
+        done_elsewhere = config.out.parent.parent / "3001"
+        real(replace(config, out=done_elsewhere), progress=progress)
+        theirs.extend(sorted(path.relative_to(done_elsewhere) for path in done_elsewhere.rglob("*")))
+        real(config, progress=progress)
+
+    monkeypatch.setattr(rendered_extra, "synthesize", raced)
+    folder = rendered_parts(["3001"], 1, 1, (48, 48), tmp_path, progress=False).folders[0]
+    assert theirs and sorted(path.relative_to(folder) for path in folder.rglob("*")) == theirs
+    assert [path.name for path in folder.parent.iterdir()] == ["3001"]  # our own copy was cleaned away
 
 
 def test_a_run_trains_on_renders_of_its_known_parts_only_and_its_held_out_photos_stay_its_own(tmp_path, part_photos):

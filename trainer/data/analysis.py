@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from tqdm import tqdm
 from device.vision.box import Box
 from trainer.data.crops import CropConfig, brick_box_and_crop, crop_descriptor, frame_thumbnail
 from trainer.data.images import ImageInfo, UnreadableImageError, decode_image
+from trainer.data.temp_files import temp_beside
 
 CHUNK = 16
 
@@ -65,8 +65,7 @@ def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray, Box | N
 
 def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail: np.ndarray, box: Box | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Process and thread in the name: two threads storing the same duplicate image must not share a temp file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+    tmp = temp_beside(path, ".npz")  # two threads may store the same duplicate image at once
     np.savez(
         tmp, info=json.dumps(asdict(info)), descriptor=descriptor, thumbnail=thumbnail, box=json.dumps(box.as_list() if box else None)
     )

@@ -19,6 +19,7 @@ from trainer.data.analysis import analyse_images
 from trainer.data.crops import CropConfig
 from trainer.data.dataset import Dataset, item_sha256s
 from trainer.data.duplicates import DuplicateConfig, find_duplicates
+from trainer.data.temp_files import temp_beside
 
 LINK_SETS_VERSION = 1  # bump when find_duplicates changes what it links
 
@@ -57,7 +58,7 @@ def duplicate_link_sets(
     )
     groups = findings.link_sets()
     stored.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stored.with_name(f".{stored.name}.{os.getpid()}.tmp")
+    tmp = temp_beside(stored)
     tmp.write_text(json.dumps([[path.relative_to(dataset.root).as_posix() for path in group] for group in groups]), encoding="utf-8")
     os.replace(tmp, stored)  # atomic: a concurrent run never reads half a file
     return groups

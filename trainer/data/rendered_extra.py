@@ -86,6 +86,11 @@ def rendered_parts(
             with tempfile.TemporaryDirectory(dir=root, prefix=f".{part}-") as tmp:
                 config = SynthConfig(Path(tmp) / part, (part,), bricks_per_part, views, RENDER_SEED, size_hw)
                 synthesize(config, progress=progress)
-                (Path(tmp) / part).rename(folder)
+                try:
+                    (Path(tmp) / part).rename(folder)
+                except OSError:
+                    # Another run sharing the cache (a second worker) rendered the same seeded images first.
+                    if not folder.is_dir():
+                        raise
         folders.append(folder)
     return RenderedParts(tuple(folders), tuple(part for part in classes if part not in PART_IDS))

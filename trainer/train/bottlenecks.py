@@ -19,6 +19,7 @@ from tqdm import tqdm
 from device.vision.crop import PREPROCESSING_VERSION
 from device.vision.preprocess import model_input
 from trainer.data.dataset import ImageItem, file_sha256, item_sha256s
+from trainer.data.temp_files import temp_beside
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.tflite.forward import FrozenForward
 from trainer.train.config import TrainConfig
@@ -64,7 +65,7 @@ def load_array(path: Path) -> np.ndarray | None:
 def save_array(path: Path, array: np.ndarray) -> None:
     """Store a float32 array atomically (concurrent runs may share the cache)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    tmp = temp_beside(path, ".npy")
     np.save(tmp, array.astype(np.float32))
     os.replace(tmp, path)
 

@@ -58,10 +58,12 @@ def train_command(args: argparse.Namespace) -> int:
     from trainer.train.run import run_training
     from trainer.train.checkpoint import RunState
 
-    run_dir = run_training(config_from_args(args))
+    config = config_from_args(args)
+    run_dir = run_training(config)
     state = RunState.load(run_dir)
+    # A worker other than the chief wrote its own copy; the chief's folder is the run to export.
     print(
         f"run {run_dir}: best val loss {state.best_val_loss:.4f}, val accuracy {100 * state.best_val_accuracy:.2f}% "
-        f"({state.best_phase} epoch {state.best_epoch + 1}); next: bricksort export {run_dir}"
+        f"({state.best_phase} epoch {state.best_epoch + 1}); next: bricksort export {config.run_dir}"
     )
     return 0

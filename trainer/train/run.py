@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from trainer.data.dataset import Dataset, ImageItem, load_dataset
 from trainer.data.duplicates import DuplicateConfig
@@ -282,18 +283,21 @@ def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list
     return [item for item, _ in skipped]
 
 
-def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadable: set[Path]) -> None:
+def fine_tune(
+    data: TrainingData, config: TrainConfig, state: RunState, unreadable: set[Path], strategy: tf.distribute.Strategy
+) -> None:
     """Phase 2: unfreeze the backbone's top layers and fit them with the head, starting from the
     best checkpoint, on cached stem activations or on freshly augmented images
-    (`config.fine_tune_input`); distributed and mixed precision where hardware allows."""
-    from trainer.train.strategy import distribution_strategy, mixed_precision_policy
+    (`config.fine_tune_input`); under `strategy`, in mixed precision where hardware allows."""
+    from trainer.train.multi_worker_fit import multi_worker_fit
+    from trainer.train.strategy import mixed_precision_policy
 
     train_items = [item for item in data.train_items if item.path not in unreadable]
     val_items = [item for item in data.split.val if item.path not in unreadable]
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(mixed_precision_policy())
     try:
-        with distribution_strategy().scope():
+        with strategy.scope():
             model, features, _ = build_classifier(config, len(data.classes))
             model.load_weights(config.run_dir / BEST_WEIGHTS)
             unfreeze_top(features, config.fine_tune_layers, from_scratch=config.weights == "none")
@@ -308,20 +312,21 @@ def fine_tune(data: TrainingData, config: TrainConfig, state: RunState, unreadab
         checkpoint = BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE)
         # BatchNorm trains from scratch, and an average of its weights would need new statistics.
         average = config.fine_tune_average and config.weights != "none"
-        trained.fit(
-            train_input,
-            validation_data=val_input,
-            epochs=config.fine_tune_epochs,
-            shuffle=False,  # both inputs shuffle themselves
-            initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
-            callbacks=[
-                # First, so each epoch's learning rate is in the logs the history saves.
-                fine_tune_scheduler(config.fine_tune_epochs, config.fine_tune_learning_rate, config.fine_tune_schedule),
-                *_callbacks(checkpoint, config, state, PHASE_FINE_TUNE, config.fine_tune_epochs),
-                *([WeightAverage(checkpoint, config.fine_tune_epochs // 2, val_input)] if average else []),
-            ],
-            verbose=0,
-        )
+        with multi_worker_fit(strategy):
+            trained.fit(
+                train_input,
+                validation_data=val_input,
+                epochs=config.fine_tune_epochs,
+                shuffle=False,  # both inputs shuffle themselves
+                initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
+                callbacks=[
+                    # First, so each epoch's learning rate is in the logs the history saves.
+                    fine_tune_scheduler(config.fine_tune_epochs, config.fine_tune_learning_rate, config.fine_tune_schedule),
+                    *_callbacks(checkpoint, config, state, PHASE_FINE_TUNE, config.fine_tune_epochs),
+                    *([WeightAverage(checkpoint, config.fine_tune_epochs // 2, val_input)] if average else []),
+                ],
+                verbose=0,
+            )
         state.finish(PHASE_FINE_TUNE, config.run_dir)
     finally:
         keras.config.set_dtype_policy(previous)
@@ -410,10 +415,19 @@ def _read_skipped(run_dir: Path, root: Path) -> set[Path]:
 
 
 def run_training(config: TrainConfig) -> Path:
-    """Train (or resume) the run `config.run_dir` and return that folder."""
+    """Train (or resume) the run `config.run_dir` and return the folder this machine wrote:
+    `config.run_dir`, or on a worker other than the chief its own folder beside it
+    (`trainer.train.strategy.worker_run_dir`)."""
+    from trainer.train.strategy import distribution_strategy, worker_run_dir
+
+    strategy = distribution_strategy()  # first: several workers must set up before TensorFlow runs
+    run_dir = worker_run_dir(config.run_dir)
+    if run_dir != config.run_dir:
+        print(f"this worker is not the chief: it writes its copy of the run to {run_dir}")
+        config = replace(config, run_dir=run_dir)
     data = prepare_run(config)
     try:
-        _train_phases(data, config)
+        _train_phases(data, config, strategy)
     except WeightsDownloadError:
         if not config.resume:
             _forget_new_run(config.run_dir)
@@ -422,7 +436,7 @@ def run_training(config: TrainConfig) -> Path:
     return config.run_dir
 
 
-def _train_phases(data: TrainingData, config: TrainConfig) -> None:
+def _train_phases(data: TrainingData, config: TrainConfig, strategy: tf.distribute.Strategy) -> None:
     state = RunState.load(config.run_dir)
     if state.needs(PHASE_HEAD, config.epochs):
         unreadable = {item.path for item in train_head(data, config, state)}
@@ -432,4 +446,4 @@ def _train_phases(data: TrainingData, config: TrainConfig) -> None:
     # asks for more continues it (phase 1 never reruns after it: its cached features come from
     # the backbone phase 2 has changed since).
     if state.epochs_done.get(PHASE_FINE_TUNE, 0) < config.fine_tune_epochs:
-        fine_tune(data, config, state, unreadable)
+        fine_tune(data, config, state, unreadable, strategy)
