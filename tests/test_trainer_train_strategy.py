@@ -32,8 +32,9 @@ def test_tf_config_counts_the_workers_and_the_chief():
 
 
 def test_a_tf_config_that_is_not_json_is_refused_with_what_was_wrong():
-    with pytest.raises(ValueError, match="TF_CONFIG is not a JSON object"):
-        tf_config_workers({"TF_CONFIG": "workers: a, b"})
+    for wrong in ("workers: a, b", '["ws1:1", "ws2:1"]'):
+        with pytest.raises(ValueError, match="TF_CONFIG is not a JSON object"):
+            tf_config_workers({"TF_CONFIG": wrong})
 
 
 def test_phase_2_trains_under_a_mirrored_strategy_of_two_replicas(tmp_path):

@@ -15,9 +15,10 @@ def _tf_config(environ: dict[str, str] | None) -> dict:
         return {}
     try:
         parsed = json.loads(raw)
-        parsed.get("cluster", {})
-    except (json.JSONDecodeError, AttributeError) as exc:
+    except json.JSONDecodeError as exc:
         raise ValueError(f"TF_CONFIG is not a JSON object with a 'cluster': {exc}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"TF_CONFIG is not a JSON object with a 'cluster': {raw[:80]!r}")
     return parsed
 
 
