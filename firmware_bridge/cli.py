@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,8 +50,8 @@ def _register_rig(subparsers: argparse._SubParsersAction) -> None:
     stream.add_argument("file", metavar="FILE.gcode")
     jog = actions.add_parser("jog", help="move one axis by a relative distance and wait for it")
     jog.add_argument("axis", choices=["X", "Y", "Z", "E"])
-    jog.add_argument("distance", type=float, help="units of that axis (degrees or mm)")
-    jog.add_argument("--feedrate", type=float, default=600.0, help="units per minute (default 600)")
+    jog.add_argument("distance", type=_jog_distance, help=f"units of that axis (degrees or mm), at most {MAX_JOG:g} either way")
+    jog.add_argument("--feedrate", type=_feedrate, default=600.0, help="units per minute, above 0 (default 600)")
     home = actions.add_parser("home", help="home axes with G28 (default: all)")
     home.add_argument("axes", nargs="*", choices=["X", "Y", "Z"])
     actions.add_parser("enable", help="energise the steppers (M17)")
@@ -58,6 +59,33 @@ def _register_rig(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser("position", help="print the M114 position report")
     actions.add_parser("ports", help="list the serial ports on this machine")
     parser.set_defaults(func=_run_rig)
+
+
+MAX_JOG = 10000.0  # units: 27 turns of the table or 10 m of a linear axis; more is a typo
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _jog_distance(text: str) -> float:
+    value = _finite_float(text)
+    if abs(value) > MAX_JOG:
+        raise argparse.ArgumentTypeError(f"{text} is beyond any rig's travel (at most {MAX_JOG:g} either way)")
+    return value
+
+
+def _feedrate(text: str) -> float:
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0 units a minute, got {text}")
+    return value
 
 
 def _run_virtual_marlin(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ before `*`. Replies are classified here once so the host never string-matches tw
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -24,6 +25,16 @@ def frame_line(line_number: int, command: str) -> bytes:
     """Encode `command` as the numbered, checksummed line Marlin expects, with newline."""
     body = f"N{line_number} {command}".encode("ascii")
     return body + b"*" + str(checksum(body)).encode("ascii") + b"\n"
+
+
+def gcode_number(value: float, decimals: int = 4) -> str:
+    """`value` as a G-code parameter: fixed point, at most `decimals` places, no trailing zeros.
+    Never an exponent: Marlin stops reading a number at the 'e' of "1e-05" (a 1 unit move) and
+    reads the "E-05" after it as an extruder move. CommandError for NaN and infinities."""
+    if not math.isfinite(value):
+        raise CommandError(f"G-code numbers must be finite, got {value}")
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def clean_command(command: str) -> str:

@@ -37,10 +37,10 @@ class Rig:
         self.host.connect()
         self._relative = None
         axes = list(self.config.axes().values())
-        self.host.send("M92 " + " ".join(f"{a.axis}{a.steps_per_unit:g}" for a in axes))
-        self.host.send("M203 " + " ".join(f"{a.axis}{a.speed:g}" for a in axes))
-        self.host.send("M201 " + " ".join(f"{a.axis}{a.acceleration:g}" for a in axes))
-        self.host.send(f"M204 T{max(a.acceleration for a in axes):g}")
+        self.host.send("M92 " + " ".join(f"{a.axis}{protocol.gcode_number(a.steps_per_unit)}" for a in axes))
+        self.host.send("M203 " + " ".join(f"{a.axis}{protocol.gcode_number(a.speed)}" for a in axes))
+        self.host.send("M201 " + " ".join(f"{a.axis}{protocol.gcode_number(a.acceleration)}" for a in axes))
+        self.host.send(f"M204 T{protocol.gcode_number(max(a.acceleration for a in axes))}")
         self._set_relative(False)
 
     def close(self) -> None:
@@ -64,21 +64,21 @@ class Rig:
         """Turn the turntable by `degrees` (relative; positive is the firmware's + direction)."""
         table = self.config.turntable
         self._set_relative(True)
-        self.host.send(f"G1 {table.axis}{degrees:.4f} F{table.feedrate_per_min:g}")
+        self.host.send(f"G1 {table.axis}{protocol.gcode_number(degrees)} F{protocol.gcode_number(table.feedrate_per_min)}")
 
     def select_bin(self, index: int) -> None:
         """Point the chute at bin `index` (0-based); CommandError if there is no such bin."""
         chute = self.config.chute
         angle = chute.bin_angle(index)
         self._set_relative(False)
-        self.host.send(f"G1 {chute.axis}{angle:.4f} F{chute.feedrate_per_min:g}")
+        self.host.send(f"G1 {chute.axis}{protocol.gcode_number(angle)} F{protocol.gcode_number(chute.feedrate_per_min)}")
 
     def push(self) -> None:
         """Run the pusher a full stroke out and back."""
         pusher = self.config.pusher
         self._set_relative(False)
-        self.host.send(f"G1 {pusher.axis}{pusher.stroke_mm:.4f} F{pusher.feedrate_per_min:g}")
-        self.host.send(f"G1 {pusher.axis}0 F{pusher.feedrate_per_min:g}")
+        self.host.send(f"G1 {pusher.axis}{protocol.gcode_number(pusher.stroke_mm)} F{protocol.gcode_number(pusher.feedrate_per_min)}")
+        self.host.send(f"G1 {pusher.axis}0 F{protocol.gcode_number(pusher.feedrate_per_min)}")
 
     def wait_for_moves(self) -> None:
         """Block until every queued move has finished (M400): the barrier before a photo."""

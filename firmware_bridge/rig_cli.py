@@ -39,7 +39,7 @@ def run_rig_command(args: argparse.Namespace) -> int:
             return _stream(host, lines)
         if args.rig_command == "jog":
             host.send("G91")
-            host.send(f"G1 {args.axis}{args.distance:g} F{args.feedrate:g}")
+            host.send(f"G1 {args.axis}{protocol.gcode_number(args.distance)} F{protocol.gcode_number(args.feedrate)}")
             host.send("G90")
             host.send("M400")
         elif args.rig_command == "home":

@@ -22,6 +22,32 @@ def test_rig_jog_and_position(capsys):
         assert "Y:2.50" in capsys.readouterr().out
 
 
+def test_a_tiny_or_large_jog_goes_out_in_fixed_point_not_as_an_exponent(capsys):
+    # "Y1e-05" would read as a 1 unit move (and an extruder move) on Marlin.
+    with VirtualMarlin(time_scale=0) as board:
+        assert main(["rig", "--port", board.path, "jog", "Y", "0.00002", "--feedrate", "1000000"]) == 0
+        assert main(["rig", "--port", board.path, "jog", "X", "-1234.5"]) == 0
+        assert [move.command for move in board.executed_moves] == ["G1 Y0 F1000000", "G1 X-1234.5 F600"]
+        assert "Y:0.00" in capsys.readouterr().out
+
+
+def test_a_jog_that_is_not_finite_or_beyond_any_travel_or_a_feedrate_not_above_0_is_refused(capsys):
+    for args, message in (
+        (["nan"], "must be a finite number"),
+        (["inf"], "must be a finite number"),
+        (["1e30"], "beyond any rig's travel"),
+        (["5", "--feedrate", "0"], "must be above 0"),
+        (["5", "--feedrate", "-5"], "must be above 0"),
+    ):
+        try:
+            main(["rig", "--port", "/dev/ttyNOPE0", "jog", "X", *args])
+        except SystemExit as exit:
+            assert exit.code == 2
+        else:
+            raise AssertionError(f"jog {args} was accepted")
+        assert message in capsys.readouterr().err
+
+
 def test_missing_port_and_bad_gcode_exit_2_with_a_message(tmp_path, capsys):
     assert main(["rig", "--port", "/dev/ttyNOPE0", "position"]) == 2
     assert "does not exist; ports present:" in capsys.readouterr().err

@@ -57,3 +57,15 @@ def test_parses_keepalives_banner_unknown_commands_and_positions():
     report = protocol.parse_reply("X:10.50 Y:-3.00 Z:0.00 E:0.00 Count X:840 Y:-240 Z:0")
     assert report == protocol.PositionReport({"X": 10.5, "Y": -3.0, "Z": 0.0, "E": 0.0}, {"X": 840, "Y": -240, "Z": 0})
     assert protocol.parse_reply("echo:Marlin 2.1.2.1") == protocol.Echo("Marlin 2.1.2.1")
+
+
+def test_gcode_numbers_are_fixed_point_without_trailing_zeros_or_exponents():
+    assert [protocol.gcode_number(v) for v in (90, 12.5, -0.25, 1e-5, -1e-5, 1e6, 0.00005, 123.45678)] == [
+        "90", "12.5", "-0.25", "0", "0", "1000000", "0.0001", "123.4568"
+    ]
+
+
+def test_a_gcode_number_that_is_not_finite_is_refused():
+    for value in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(CommandError, match="must be finite"):
+            protocol.gcode_number(value)
