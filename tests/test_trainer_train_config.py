@@ -1,5 +1,6 @@
 """TrainConfig validates every field at the edge, with a message naming it."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -33,18 +34,49 @@ def test_bad_config_is_rejected(tmp_path, overrides, message):
 
 def test_config_round_trips_through_the_run_folder(tmp_path):
     config = TrainConfig(
-        data_root=tmp_path, run_dir=tmp_path, input_hw=(96, 128), weights="none", extra_train=(tmp_path / "renders",)
+        data_root=tmp_path / "data", run_dir=tmp_path / "run", input_hw=(96, 128), weights="none",
+        extra_train=(tmp_path / "renders",),
     )
-    config.save(tmp_path)
-    assert TrainConfig.load(tmp_path) == config
-    assert TrainConfig.load(tmp_path, epochs=3).epochs == 3
+    config.run_dir.mkdir()
+    config.save(config.run_dir)
+    assert TrainConfig.load(config.run_dir) == config
+    assert TrainConfig.load(config.run_dir, epochs=3).epochs == 3
+
+
+def test_a_run_saves_its_folders_absolute_so_it_exports_and_resumes_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("runs/r").mkdir(parents=True)
+    TrainConfig(data_root=Path("data"), run_dir=Path("runs/r"), weights="none", extra_train=(Path("renders"),)).save(Path("runs/r"))
+    monkeypatch.chdir("runs")
+    loaded = TrainConfig.load(Path("r"))
+    assert loaded.data_root == tmp_path / "data" and loaded.extra_train == (tmp_path / "renders",)
+
+
+def test_a_run_folder_inside_the_data_folder_is_refused(tmp_path):
+    for run_dir in (tmp_path, tmp_path / "runs" / "r"):
+        with pytest.raises(ValueError, match="inside the data folder"):
+            TrainConfig(data_root=tmp_path, run_dir=run_dir, weights="none")
+
+
+def test_rates_sizes_and_margins_that_are_not_finite_or_too_large_are_refused(tmp_path):
+    base = dict(data_root=tmp_path / "data", run_dir=tmp_path / "run", weights="none")
+    for bad, message in (
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number > 0"),
+        ({"fine_tune_learning_rate": float("inf")}, "fine_tune_learning_rate must be a finite number > 0"),
+        ({"alpha": float("nan")}, "alpha must be a finite number > 0"),
+        ({"margin": float("nan")}, "margin must be a finite number >= 0"),
+        ({"feature_noise": float("inf")}, "feature_noise must be a finite number >= 0"),
+        ({"input_hw": (100000, 100000)}, r"each in \[32, 1024\]"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(**base, **bad)
 
 
 def test_a_copied_run_loads_with_its_new_folder_so_resume_writes_there(tmp_path):
     first, copy = tmp_path / "runs" / "first", tmp_path / "elsewhere" / "copy"
     first.mkdir(parents=True)
     copy.mkdir(parents=True)
-    TrainConfig(data_root=tmp_path, run_dir=first, weights="none").save(first)
+    TrainConfig(data_root=tmp_path / "data", run_dir=first, weights="none").save(first)
     (copy / "config.json").write_bytes((first / "config.json").read_bytes())
     assert TrainConfig.load(copy).run_dir == copy
     assert TrainConfig.load(copy, resume=True).run_dir == copy
@@ -60,7 +92,7 @@ def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_pat
     from trainer.train.cli_options import config_from_args
 
     args = build_parser().parse_args(
-        ["train", str(tmp_path), "--runs", str(tmp_path / "runs"), "--weights", "none", "--fine-tune", "6",
+        ["train", str(tmp_path / "data"), "--runs", str(tmp_path / "runs"), "--weights", "none", "--fine-tune", "6",
          "--fine-tune-layers", "1000", "--fine-tune-learning-rate", "0.002", "--augment-strength", "0.1",
          "--fine-tune-schedule", "constant", "--fine-tune-input", "images", "--augment-copies", "3", "--no-int8-aware", "--no-fine-tune-average"]
     )
@@ -69,7 +101,7 @@ def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_pat
     assert (config.fine_tune_learning_rate, config.augment_strength, config.fine_tune_schedule) == (0.002, 0.1, "constant")
     assert (config.fine_tune_input, config.augment_copies, config.int8_aware, config.fine_tune_average) == ("images", 3, False, False)
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
-    defaults = config_from_args(build_parser().parse_args(["train", str(tmp_path), "--runs", str(tmp_path / "runs")]))
+    defaults = config_from_args(build_parser().parse_args(["train", str(tmp_path / "data"), "--runs", str(tmp_path / "runs")]))
     assert (defaults.fine_tune_input, defaults.augment_copies, defaults.int8_aware, defaults.fine_tune_average) == ("cached", 2, True, True)
 
 
@@ -93,12 +125,14 @@ def test_extra_training_folders_come_from_repeated_options_and_are_refused_on_re
 
 
 def test_a_run_saved_before_rendered_bricks_existed_resumes_without_them(tmp_path):
-    TrainConfig(data_root=tmp_path, run_dir=tmp_path, weights="none").save(tmp_path)
-    saved = json.loads((tmp_path / "config.json").read_text())
+    run = tmp_path / "run"
+    run.mkdir()
+    TrainConfig(data_root=tmp_path / "data", run_dir=run, weights="none").save(run)
+    saved = json.loads((run / "config.json").read_text())
     del saved["synth_bricks"]
-    (tmp_path / "config.json").write_text(json.dumps(saved))
-    assert TrainConfig.load(tmp_path, resume=True).synth_bricks == 0
-    assert TrainConfig(data_root=tmp_path, run_dir=tmp_path).synth_bricks == 150  # new runs get them
+    (run / "config.json").write_text(json.dumps(saved))
+    assert TrainConfig.load(run, resume=True).synth_bricks == 0
+    assert TrainConfig(data_root=tmp_path / "data", run_dir=run).synth_bricks == 150  # new runs get them
 
 
 def test_split_from_must_name_a_split_and_is_refused_on_resume(tmp_path):

@@ -151,6 +151,29 @@ def test_new_run_refuses_to_overwrite_an_existing_one(base, run_dir):
         run_training(tiny_config(base))
 
 
+def test_a_new_run_refuses_a_folder_that_holds_other_files_and_leaves_them_alone(base):
+    from trainer.train import run_training
+    from trainer.train.run import RunExistsError
+
+    config = tiny_config(base, name="someone-elses")
+    config.run_dir.mkdir(parents=True)
+    (config.run_dir / "labels.json").write_text("my notes")
+    with pytest.raises(RunExistsError, match="not empty and holds no run"):
+        run_training(config)
+    assert [path.name for path in config.run_dir.iterdir()] == ["labels.json"]
+    assert (config.run_dir / "labels.json").read_text() == "my notes"
+
+
+def test_a_run_name_with_a_path_in_it_is_refused(tmp_path):
+    from bricksort.cli import build_parser
+    from trainer.train.cli_options import config_from_args
+
+    for name in ("../x", "a/b", "..", ""):
+        args = build_parser().parse_args(["train", str(tmp_path), "--runs", str(tmp_path / "runs"), "--name", name])
+        with pytest.raises(ValueError, match="must be a plain folder name"):
+            config_from_args(args)
+
+
 def test_a_run_can_take_another_run_s_split_instead_of_making_one(base, run_dir):
     from trainer.train import run_training
 

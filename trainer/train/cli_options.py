@@ -49,6 +49,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         return TrainConfig.load(Path(args.resume), resume=True, **given)
     if not args.data:
         raise ValueError("train needs a DATA folder (or --resume RUN)")
+    if args.name is not None and (not args.name or args.name in (".", "..") or any(ch in args.name for ch in "/\\")):
+        raise ValueError(f"--name {args.name!r} must be a plain folder name (no path separators): the run goes under --runs")
     name = args.name or f"{Path(args.data).resolve().name}-{time.strftime('%Y%m%d-%H%M%S')}"
     return TrainConfig(data_root=Path(args.data), run_dir=Path(args.runs) / name, **given)
 

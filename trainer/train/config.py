@@ -3,6 +3,7 @@ beside the run so `--resume` and `export` rebuild exactly the same model."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ FINE_TUNE_INPUTS = ("cached", "images")
 BACKBONES = ("mobilenet_v2", "mobilenet", "mobilenet_v3_small", "mobilenet_v3_large")
 DEFAULT_CACHE_DIR = Path("~/.cache/bricksort/bottlenecks")  # the crop and render caches sit beside it
 CONFIG_FILE = "config.json"
+MAX_INPUT_SIDE = 1024  # MobileNets are made for 96-224; past this a typo costs minutes and gigabytes
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,8 @@ class TrainConfig:
         object.__setattr__(self, "input_hw", tuple(int(v) for v in self.input_hw))
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
-        if self.alpha <= 0:
-            raise ValueError(f"alpha must be > 0, got {self.alpha}")
-        if len(self.input_hw) != 2 or min(self.input_hw) < 32:
-            raise ValueError(f"input_hw must be (height, width), each >= 32, got {self.input_hw}")
+        if len(self.input_hw) != 2 or min(self.input_hw) < 32 or max(self.input_hw) > MAX_INPUT_SIDE:
+            raise ValueError(f"input_hw must be (height, width), each in [32, {MAX_INPUT_SIDE}], got {self.input_hw}")
         if self.weights not in ("imagenet", "none") and not Path(self.weights).is_file():
             raise ValueError(f"weights must be 'imagenet', 'none' or an existing weights file, got {self.weights!r}")
         for name in ("epochs", "fine_tune_epochs", "hidden_units", "augment_copies", "synth_bricks"):
@@ -95,9 +95,9 @@ class TrainConfig:
         for name in ("batch_size", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("learning_rate", "fine_tune_learning_rate"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("learning_rate", "fine_tune_learning_rate", "alpha"):
+            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
+                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not (0.0 < self.val_fraction < 1.0 and 0.0 < self.test_fraction < 1.0):
@@ -110,12 +110,14 @@ class TrainConfig:
             raise ValueError(f"fine_tune_input must be one of {', '.join(FINE_TUNE_INPUTS)}, got {self.fine_tune_input!r}")
         if not 0.0 <= self.augment_strength <= 1.0:
             raise ValueError(f"augment_strength must be in [0, 1], got {self.augment_strength}")
-        if self.feature_noise < 0:
-            raise ValueError(f"feature_noise must be >= 0, got {self.feature_noise}")
-        if self.margin < 0:
-            raise ValueError(f"margin must be >= 0, got {self.margin}")
+        for name in ("feature_noise", "margin"):
+            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
         if self.split_from is not None and not self.split_from.is_file() and not (self.split_from / "split.json").is_file():
             raise ValueError(f"split_from {self.split_from} is neither a split.json nor a run folder holding one")
+        data_root = self.data_root.resolve()
+        if self.run_dir.resolve() == data_root or data_root in self.run_dir.resolve().parents:
+            raise ValueError(f"run folder {self.run_dir} is inside the data folder {self.data_root}: it would become a class")
         if any(folder.resolve() == self.data_root.resolve() for folder in self.extra_train):
             raise ValueError(f"extra training folder {self.data_root} is the data folder itself: its images are split already")
 
@@ -125,8 +127,14 @@ class TrainConfig:
         for key, value in raw.items():
             if isinstance(value, Path):
                 raw[key] = str(value)
+        # Absolute, so `export` and `--resume` find the data from any working folder.
+        for key in ("data_root", "split_from", "cache_dir"):
+            if raw[key] is not None:
+                raw[key] = str(Path(raw[key]).absolute())
+        if self.weights not in ("imagenet", "none"):
+            raw["weights"] = str(Path(self.weights).absolute())
         raw["input_hw"] = list(self.input_hw)
-        raw["extra_train"] = [str(folder) for folder in self.extra_train]
+        raw["extra_train"] = [str(folder.absolute()) for folder in self.extra_train]
         return raw
 
     def save(self, run_dir: Path) -> None:

@@ -122,6 +122,10 @@ def prepare_run(config: TrainConfig) -> TrainingData:
         return TrainingData(dataset, split, classes, extra.items)
     if (run_dir / "state.json").exists() or (run_dir / SPLIT_FILE).exists():
         raise RunExistsError(f"run folder {run_dir} already holds a run: pick another name or resume it")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise RunExistsError(f"run folder {run_dir} is not empty and holds no run: pick another name (nothing there is touched)")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunExistsError(f"run folder {run_dir} is a file: pick another name")
     split = _saved_split(dataset, config.split_from) if config.split_from else _leak_free_split(dataset, config)
     run_dir.mkdir(parents=True, exist_ok=True)
     print("\n".join(split.summary()))
