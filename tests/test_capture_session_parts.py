@@ -78,6 +78,12 @@ def test_an_existing_session_is_only_extended_with_resume(tmp_path: Path) -> Non
     assert (plan.session, [r.view for r in plan.records], plan.todo) == ("s", [0, 1], [2, 3])
 
 
+def test_resuming_a_session_that_saved_nothing_is_refused_naming_the_sessions_there(tmp_path: Path) -> None:
+    save_views(tmp_path, "monday", 4, [0, 1])
+    with pytest.raises(ValueError, match="no view of session 'mondya' was saved .* sessions there: monday"):
+        plan_capture(CaptureSettings(part="3001", views=4, session="mondya", resume=True), tmp_path)
+
+
 class RecordingRig:
     """Notes the moves a Turntable asks for (the virtual Marlin tests cover the real rig)."""
 

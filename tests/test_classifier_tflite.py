@@ -158,6 +158,12 @@ def test_a_bundle_missing_its_model_file_is_refused(int8_bundle, tmp_path):
         load_bundle(bundle)
 
 
+def test_a_thread_count_the_interpreter_cannot_start_is_refused_before_it_crashes(int8_bundle):
+    for threads in (0, 100_000):  # 100,000 killed the process with SIGSEGV
+        with pytest.raises(ValueError, match=r"interpreter threads must be in \[1, 64\]"):
+            Classifier(int8_bundle, num_threads=threads)
+
+
 def test_a_corrupt_model_file_is_an_os_error(int8_bundle, tmp_path):
     bundle = copy_bundle(int8_bundle, tmp_path)
     (bundle / "model.tflite").write_bytes(b"not a flatbuffer")

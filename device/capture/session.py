@@ -199,6 +199,13 @@ def plan_capture(settings: CaptureSettings, root: Path) -> list[SessionPlan]:
                 "or choose another --session"
             )
         plans.append(SessionPlan(session, records, missing_views(records, settings.views, session_dir)))
+    if settings.resume and not any(plan.records for plan in plans):
+        part_dir = writer.session_dir(settings.part, plans[0].session).parent
+        present = sorted(path.name for path in part_dir.iterdir() if path.is_dir()) if part_dir.is_dir() else []
+        raise ValueError(
+            f"--resume: no view of session {settings.session!r} was saved under {part_dir}, so there is nothing to finish (run without --resume to start it); "
+            f"sessions there: {', '.join(present) or 'none'}"
+        )
     return plans
 
 

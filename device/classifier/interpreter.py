@@ -54,10 +54,14 @@ def find_backend(preferred: tuple[tuple[str, str], ...] = BACKENDS) -> Interpret
     )
 
 
+MAX_THREADS = 64  # a Pi has 4 cores, a big workstation a few dozen
+
+
 def make_interpreter(model_path: str, num_threads: int | None = None, backend: InterpreterBackend | None = None) -> Any:
     """An allocated interpreter for the model file on the first usable backend."""
-    if num_threads is not None and num_threads < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    if num_threads is not None and not 1 <= num_threads <= MAX_THREADS:
+        # The interpreter crashes the process (not an exception) when it cannot start that many.
+        raise ValueError(f"interpreter threads must be in [1, {MAX_THREADS}], got {num_threads}")
     backend = backend or find_backend()
     try:
         interpreter = backend.interpreter_class(model_path=model_path, num_threads=num_threads)
