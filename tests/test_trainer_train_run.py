@@ -164,6 +164,21 @@ def test_a_new_run_refuses_a_folder_that_holds_other_files_and_leaves_them_alone
     assert (config.run_dir / "labels.json").read_text() == "my notes"
 
 
+def test_a_class_whose_images_are_all_unreadable_stops_the_run_before_it_trains_and_leaves_no_folder(tmp_path):
+    from trainer.train import run_training
+    from trainer.train.run import UnusableDataError
+
+    root = write_class_folders(tmp_path / "data", per_class=10, classes=("2x4", "1x1"))
+    broken = root / "slope"
+    broken.mkdir()
+    for i in range(10):
+        (broken / f"{i}.jpg").write_bytes(b"" if i % 2 else b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    config = tiny_config(tmp_path, name="broken", data_root=root, epochs=2)
+    with pytest.raises(UnusableDataError, match=r"class slope has no readable training image \(\d+ unreadable: .*slope/\d\.jpg"):
+        run_training(config)
+    assert not config.run_dir.exists()
+
+
 def test_a_run_name_with_a_path_in_it_is_refused(tmp_path):
     from bricksort.cli import build_parser
     from trainer.train.cli_options import config_from_args

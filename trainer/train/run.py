@@ -60,6 +60,10 @@ class RunExistsError(ValueError):
     """A new run would overwrite an existing one."""
 
 
+class UnusableDataError(ValueError):
+    """Once unreadable images are left out, a class has nothing to train on or validation is empty."""
+
+
 @dataclass
 class TrainingData:
     """The split of a run, its class list (index = integer label) and the extra images that
@@ -255,6 +259,7 @@ def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list
     extractor_id = _prepare_extractor(model, features, head, data, config)
     train, val = _head_features(data, features, config, extractor_id)
     skipped = train.skipped + val.skipped
+    _check_usable(data, train.items, val.items, skipped)
     _write_skipped(config.run_dir, data.split.root, skipped)
     y_train, y_val = data.labels(train.items), data.labels(val.items)
     # Many small steps: one graph call an epoch gives the same weights as one call a step,
@@ -390,14 +395,25 @@ def _int8_stem(model: keras.Model, data: TrainingData, config: TrainConfig) -> I
 
 
 def _forget_new_run(run_dir: Path) -> None:
-    """Remove what `prepare_run` wrote for a run that never got its backbone, so the same
-    command works once the weights are there. Anything else in the folder (a trained epoch,
+    """Remove what `prepare_run` wrote for a run that never got its backbone or usable data, so
+    the same command works once the weights or the files are there. Anything else in the folder (a trained epoch,
     a user's file) keeps it all as it is."""
     written = {SPLIT_FILE, LABELS_FILE, CONFIG_FILE, EXTRA_LEFT_OUT_FILE}
     if {path.name for path in run_dir.iterdir()} <= written:
         for name in written:
             (run_dir / name).unlink(missing_ok=True)
         run_dir.rmdir()
+
+
+def _check_usable(data: TrainingData, train: list[ImageItem], val: list[ImageItem], skipped: list[tuple[ImageItem, str]]) -> None:
+    """UnusableDataError, naming the unreadable files, when what is left cannot train or validate."""
+    empty = [label for label in data.classes if not any(item.label == label for item in train)]
+    problems = [f"class {label} has no readable training image" for label in empty]
+    if not val:
+        problems.append("the validation split has no readable image")
+    if problems:
+        listed = "; ".join(reason for _, reason in skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        raise UnusableDataError(f"{', '.join(problems)} ({len(skipped)} unreadable: {listed}); fix or remove those files")
 
 
 def _write_skipped(run_dir: Path, root: Path, skipped: list[tuple[ImageItem, str]]) -> None:
@@ -432,7 +448,7 @@ def run_training(config: TrainConfig) -> Path:
     data = prepare_run(config)
     try:
         _train_phases(data, config, strategy)
-    except WeightsDownloadError:
+    except (WeightsDownloadError, UnusableDataError):
         if not config.resume:
             _forget_new_run(config.run_dir)
         raise
