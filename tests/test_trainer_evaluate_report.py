@@ -46,6 +46,16 @@ def test_any_folder_of_class_subfolders_can_be_evaluated(bundle_dir, tmp_path):
     assert report.per_class["2x4"]["support"] == 0 and report.per_class["2x4"]["recall"] is None
 
 
+def test_new_photos_of_a_single_part_can_be_evaluated(bundle_dir, tmp_path):
+    from trainer.evaluate import evaluate_bundle
+
+    data = write_class_folders(tmp_path / "slopes", per_class=4, classes=("slope",))
+    report = evaluate_bundle(bundle_dir, data, out_dir=tmp_path / "out")
+    assert report.images == 4 and report.per_class["slope"]["support"] == 4
+    assert report.accuracy == report.per_class["slope"]["recall"]
+    assert (tmp_path / "out" / "confusion_matrix.png").is_file()
+
+
 def test_classes_the_bundle_does_not_know_are_an_error(bundle_dir, tmp_path):
     from trainer.evaluate import evaluate_bundle
 
