@@ -71,6 +71,20 @@ def test_missing_data_folder_exits_2_with_a_message(bundle_dir, tmp_path, capsys
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_a_json_path_that_is_a_folder_or_an_out_path_that_is_a_file_is_refused_before_evaluating(base, bundle_dir, tmp_path, capsys):
+    from bricksort.cli import main
+
+    out, taken = tmp_path / "out", tmp_path / "taken.txt"
+    taken.write_text("keep me")
+    assert main(["evaluate", str(bundle_dir), str(base / "data"), "--json", str(tmp_path), "--out", str(out)]) == 2
+    assert "is a folder: give a file name" in capsys.readouterr().err and not out.exists()
+    assert main(["evaluate", str(bundle_dir), str(base / "data"), "--out", str(taken)]) == 2
+    assert "is a file: give a folder" in capsys.readouterr().err and taken.read_text() == "keep me"
+    nested = tmp_path / "reports" / "new" / "eval.json"  # missing folders are made
+    assert main(["evaluate", str(bundle_dir), str(base / "data"), "--json", str(nested), "--out", str(out)]) == 0
+    assert json.loads(nested.read_text())["images"] == 36
+
+
 def test_metrics_by_hand():
     from trainer.evaluate.metrics import classification_metrics
 

@@ -160,8 +160,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     from trainer.evaluate import evaluate_bundle
 
     out = Path(args.out or f"runs/eval-{Path(args.bundle).name}-{Path(args.data).name}")
+    # Checked before the evaluation, which can take minutes, rather than after it.
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file: give a folder for the report")
+    if args.json and Path(args.json).is_dir():
+        raise ValueError(f"--json {args.json} is a folder: give a file name, e.g. {Path(args.json) / 'eval.json'}")
     report = evaluate_bundle(args.bundle, args.data, out, quantization=args.quantization)
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         report.save_json(Path(args.json))
     print(f"accuracy {100 * report.accuracy:.2f}% on {report.images} images ({len(report.skipped)} unreadable skipped)")
     print(f"top-k {report.top_k}; latency per image: preprocess {report.latency_ms['preprocess']['mean']:.1f} ms, "
