@@ -300,7 +300,11 @@ def test_extra_folder_with_a_class_the_data_lacks_is_refused_before_anything_is_
     config = tiny_config(base, name="extra-unknown", extra_train=(folder,))
     with pytest.raises(ValueError, match="classes the data has not: plate"):
         prepare_run(config)
-    assert not (config.run_dir / "split.json").exists()  # the same name can be used again
+    assert not config.run_dir.exists()  # the same name can be used again
+    missing = replace(config, extra_train=(tmp_path / "nope",))
+    with pytest.raises(ValueError, match="nope does not exist"):
+        prepare_run(missing)
+    assert not config.run_dir.exists()
 
 
 def test_extra_copy_of_a_held_out_image_is_refused(base, run_dir, tmp_path):

@@ -131,12 +131,12 @@ def prepare_run(config: TrainConfig) -> TrainingData:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunExistsError(f"run folder {run_dir} is a file: pick another name")
     split = _saved_split(dataset, config.split_from) if config.split_from else _leak_free_split(dataset, config)
-    run_dir.mkdir(parents=True, exist_ok=True)
     print("\n".join(split.summary()))
     for side in ("train", "val"):
         if not split.side(side):
             raise ValueError(f"the {side} split is empty: {config.data_root} has too few images or groups")
     extra = _extra_training_items(config, split)  # checked before anything is written
+    run_dir.mkdir(parents=True, exist_ok=True)
     split.save(run_dir / SPLIT_FILE)
     _save_left_out(config, split.root, extra)
     (run_dir / LABELS_FILE).write_text(
