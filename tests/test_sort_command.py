@@ -22,6 +22,7 @@ def sort(*extra: str) -> list[str]:
         (sort("--simulate", "--time-scale", "-1"), "--time-scale must be >= 0"),
         (sort("--camera", "opencv:0", "--views", "0"), "views must be between 1 and 36"),
         (sort("--camera", "opencv:0"), "model bundle folder no-bundle does not exist"),
+        (sort("--simulate", "--keep-below", "2"), "keep_below must be in [0, 1], got 2"),
     ],
 )
 def test_bad_sort_setups_are_refused_with_a_clear_message(argv, message, capsys, tmp_path, monkeypatch):
@@ -29,7 +30,7 @@ def test_bad_sort_setups_are_refused_with_a_clear_message(argv, message, capsys,
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
-    assert not (tmp_path / "sort-journal.sqlite").exists()  # nothing was started
+    assert not list(tmp_path.iterdir())  # nothing was started: no journal, no world log
 
 
 def test_bins_file_that_does_not_fit_the_rig_is_refused(tmp_path, capsys, monkeypatch):

@@ -32,6 +32,13 @@ class SessionOptions:
     eyes: EyesConfig = field(default_factory=EyesConfig)
     info: dict[str, Any] = field(default_factory=dict)  # stored with the journal's session row
 
+    def __post_init__(self) -> None:
+        self.review_policy()  # a bad keep_below fails here, before a journal or a twin is opened
+
+    def review_policy(self) -> ReviewPolicy:
+        """Which bricks' views are kept, and where (default: beside the journal, JOURNAL.review)."""
+        return ReviewPolicy(self.review_dir or Path(f"{self.journal}.review"), self.keep_below)
+
 
 def run_session(
     rig_config: RigConfig,
@@ -62,7 +69,7 @@ def run_session(
                     bins,
                     journal,
                     options.settings,
-                    review=ReviewPolicy(options.review_dir or Path(f"{journal_path}.review"), options.keep_below),
+                    review=options.review_policy(),
                     truth=truth,
                     status=status,
                     should_stop=should_stop,
