@@ -53,11 +53,11 @@ class NotConnectedError(BridgeError):
 
 
 class RigConfigError(ValueError):
-    """A rig file is invalid; `field` names the offending field (dotted path)."""
+    """A rig file is invalid; `field` names the offending field (dotted path; "" for the whole file)."""
 
     def __init__(self, field: str, problem: str, source: str | None = None) -> None:
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field}: {problem}")
+        where = "".join(f"{part}: " for part in (source, field) if part)
+        super().__init__(f"{where}{problem}")
         self.field = field
         self.source = source
 

@@ -31,5 +31,6 @@ def open_serial(port: str, baud: int, read_timeout_s: float) -> serial.Serial:
         if is_url(port):
             return serial.serial_for_url(port, baudrate=baud, timeout=read_timeout_s)
         return serial.Serial(port, baudrate=baud, timeout=read_timeout_s, exclusive=True)
-    except (serial.SerialException, OSError, ValueError) as exc:
+    except (serial.SerialException, OSError, ValueError, TypeError) as exc:
+        # pyserial reports some malformed URLs ("socket://" with no host) as a TypeError.
         raise PortOpenError(f"cannot open serial port {port!r} at {baud} baud: {exc}") from exc

@@ -127,9 +127,9 @@ def load_rig_config(path: str | Path) -> RigConfig:
         with open(path, "rb") as handle:
             document = tomllib.load(handle)
     except FileNotFoundError as exc:
-        raise FileNotFoundError(exc.errno, f"rig file not found: {source}", source) from None
+        raise FileNotFoundError(f"rig file not found: {source}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise RigConfigError("(file)", f"not valid TOML: {exc}", source) from None
+        raise RigConfigError("", f"not valid TOML: {exc}", source) from None
     return rig_config_from_dict(document, source)
 
 

@@ -57,6 +57,12 @@ def test_missing_port_and_bad_gcode_exit_2_with_a_message(tmp_path, capsys):
     assert "bad.gcode:2:" in capsys.readouterr().err
 
 
+def test_a_malformed_port_url_is_refused_naming_the_port(capsys):
+    assert main(["rig", "--port", "socket://", "position"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot open serial port 'socket://'" in err and "Traceback" not in err
+
+
 def test_virtual_marlin_command_prints_a_port_a_host_can_use():
     server = subprocess.Popen(
         [sys.executable, "-c", "from bricksort.cli import main; main(['virtual-marlin', '--time-scale', '0'])"],

@@ -29,7 +29,7 @@ def test_replace_points_a_rig_at_another_port():
 
 
 def test_missing_file_is_an_os_error_naming_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="rig file not found: .*nope.toml"):
+    with pytest.raises(FileNotFoundError, match=r"^rig file not found: .*nope\.toml$"):
         load_rig_config(tmp_path / "nope.toml")
 
 
@@ -61,7 +61,7 @@ def test_missing_section_and_bad_toml(tmp_path):
     without_pusher = EXAMPLE.split("[pusher]")[0]
     with pytest.raises(RigConfigError, match="pusher: section is missing"):
         load_rig_config(write_rig(tmp_path, without_pusher))
-    with pytest.raises(RigConfigError, match="not valid TOML"):
+    with pytest.raises(RigConfigError, match=r"rig\.toml: not valid TOML"):
         load_rig_config(write_rig(tmp_path, "[serial\nport="))
 
 
