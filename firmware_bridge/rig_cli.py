@@ -17,10 +17,10 @@ def host_config_from_args(args: argparse.Namespace) -> HostConfig:
     if not port:
         raise ValueError("no serial port: pass --port PORT or --rig RIG.toml")
     if rig is None:
-        return HostConfig(port=port, baud=args.baud or 250000)
+        return HostConfig(port=port, baud=250000 if args.baud is None else args.baud)
     return HostConfig(
         port=port,
-        baud=args.baud or rig.baud,
+        baud=rig.baud if args.baud is None else args.baud,  # an explicit 0 must be refused, not replaced
         response_timeout_s=rig.response_timeout_s,
         long_command_timeout_s=rig.long_command_timeout_s,
     )

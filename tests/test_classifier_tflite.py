@@ -189,6 +189,10 @@ def test_classify_cli_reports_an_unreadable_image_and_classifies_the_rest(int8_b
 def test_classify_cli_with_a_missing_bundle_exits_2(tmp_path, capsys):
     assert main(["classify", str(tmp_path / "nowhere"), str(tmp_path / "x.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    photo = tmp_path / "photo.jpg"  # an image given first, where the bundle goes
+    photo.write_bytes(b"\xff\xd8")
+    assert main(["classify", str(photo), str(tmp_path / "x.png")]) == 2
+    assert "photo.jpg is a file: give the model bundle's folder" in capsys.readouterr().err
 
 
 def test_a_bundle_trained_on_older_crops_is_used_with_a_warning_to_re_export(int8_bundle, tmp_path, capsys):

@@ -63,6 +63,11 @@ def test_a_malformed_port_url_is_refused_naming_the_port(capsys):
     assert "cannot open serial port 'socket://'" in err and "Traceback" not in err
 
 
+def test_a_baud_rate_of_0_is_refused_not_replaced_by_the_default(capsys):
+    assert main(["rig", "--port", "loop://", "--baud", "0", "position"]) == 2
+    assert "host baud must be > 0, got 0" in capsys.readouterr().err
+
+
 def test_virtual_marlin_command_prints_a_port_a_host_can_use():
     server = subprocess.Popen(
         [sys.executable, "-c", "from bricksort.cli import main; main(['virtual-marlin', '--time-scale', '0'])"],

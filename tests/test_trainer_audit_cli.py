@@ -166,3 +166,11 @@ def test_bad_data_folder_is_a_clear_error_with_exit_2(tmp_path, capsys, make, me
     assert run_audit_cli(data, tmp_path / "out", tmp_path / "cache") == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_worker_count_below_1_is_refused(tmp_path, capsys):
+    data = write_class_folders(tmp_path / "data", per_class=2)
+    for workers in ("0", "-2"):
+        assert main(["audit", str(data), "--out", str(tmp_path / "out"), "--workers", workers, "--quiet"]) == 2
+        assert "workers must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -147,6 +147,8 @@ def preprocessing_warning(metadata: BundleMetadata) -> str | None:
 def load_bundle(path: Path | str) -> Bundle:
     """Load and validate a bundle folder; raises BundleError with the reason when unusable."""
     path = Path(path)
+    if path.is_file():
+        raise BundleError(f"{path} is a file: give the model bundle's folder (the one holding {METADATA_FILE})")
     if not path.is_dir():
         raise BundleError(f"model bundle folder {path} does not exist")
     raw_meta = _read_json(path / METADATA_FILE)

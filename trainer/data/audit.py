@@ -36,6 +36,8 @@ class AuditConfig:
     def __post_init__(self) -> None:
         if self.tiny_side < 1:
             raise ValueError(f"tiny_side must be >= 1, got {self.tiny_side}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1 (or unset: one per core), got {self.workers}")
         low, high = self.box_size_range
         if not 0 < low < 1 < high:
             raise ValueError(f"box_size_range must be (low, high) with 0 < low < 1 < high, got {self.box_size_range}")
