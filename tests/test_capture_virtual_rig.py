@@ -107,6 +107,15 @@ def test_unsafe_part_id_is_refused_before_anything_is_written(tmp_path: Path, ri
     assert not (tmp_path / "captures").exists()
 
 
+def test_a_root_that_is_a_file_is_refused_before_the_rig_or_camera_opens(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "captures.txt"
+    root.write_text("not a folder")
+    # No board on this port and no such camera: the root is refused before either is tried.
+    args = capture_args(root, tmp_path / "no-rig.toml", "folder:/nowhere")
+    assert main(args) == 2
+    assert "--root" in capsys.readouterr().err and root.read_text() == "not a folder"
+
+
 def test_a_failure_between_image_and_manifest_line_is_repaired_by_resume(
     tmp_path: Path, rig_toml: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

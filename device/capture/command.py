@@ -32,6 +32,8 @@ def capture_command(args: argparse.Namespace) -> int:
     """Run a capture from parsed arguments; prints where the images went."""
     settings = settings_from_args(args)
     root = Path(args.root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"--root {root} is a file: give the captures folder (made if missing)")
     plans = plan_capture(settings, root)  # refuses a clash before any hardware moves
     rig_config = load_rig_config(args.rig)
     camera = make_camera(args.camera)
