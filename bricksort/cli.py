@@ -8,6 +8,7 @@ and the Pi never needs TensorFlow.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from typing import Sequence
 
@@ -52,8 +53,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         # Convention: errors about bad input subclass ValueError, errors about files, ports
         # and hardware subclass OSError; both carry a message meant for the user.
-        print(f"bricksort {args.command}: error: {exc}", file=sys.stderr)
+        print(f"bricksort {args.command}: error: {_user_message(exc)}", file=sys.stderr)
         return 2
+
+
+# What a user should check when the system's own wording ("[Errno 20] Not a directory: ...") is all there is.
+_OS_HINTS = {
+    errno.ENOTDIR: "a part of that path is a file, not a folder",
+    errno.EEXIST: "something is already there; choose another path",
+    errno.EISDIR: "that is a folder; a file was expected",
+    errno.EACCES: "no permission",
+    errno.ENOSPC: "the disk is full",
+}
+
+
+def _user_message(exc: Exception) -> str:
+    """The exception's message, with a system error's code turned into words and the path shown."""
+    if isinstance(exc, OSError) and exc.errno in _OS_HINTS and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror.lower()} ({_OS_HINTS[exc.errno]})"
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -174,3 +174,12 @@ def test_a_worker_count_below_1_is_refused(tmp_path, capsys):
         assert main(["audit", str(data), "--out", str(tmp_path / "out"), "--workers", workers, "--quiet"]) == 2
         assert "workers must be >= 1" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_cache_path_through_a_file_names_the_path_and_says_a_part_is_a_file(tmp_path, capsys):
+    data = write_class_folders(tmp_path / "data", per_class=2)
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert run_audit_cli(data, tmp_path / "out", tmp_path / "notes.txt") == 2
+    err = capsys.readouterr().err
+    assert "notes.txt/" in err and "a part of that path is a file, not a folder" in err and "[Errno" not in err
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
