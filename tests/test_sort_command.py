@@ -23,6 +23,7 @@ def sort(*extra: str) -> list[str]:
         (sort("--camera", "opencv:0", "--views", "0"), "views must be between 1 and 36"),
         (sort("--camera", "opencv:0"), "model bundle folder no-bundle does not exist"),
         (sort("--simulate", "--keep-below", "2"), "keep_below must be in [0, 1], got 2"),
+        (sort("--simulate", "--max-bricks", "0"), "max_bricks must be >= 1"),
     ],
 )
 def test_bad_sort_setups_are_refused_with_a_clear_message(argv, message, capsys, tmp_path, monkeypatch):

@@ -79,8 +79,8 @@ class LoopSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.views <= 36:
             raise ValueError(f"views must be between 1 and 36, got {self.views}")
-        if self.max_bricks is not None and self.max_bricks < 0:
-            raise ValueError(f"max_bricks must be >= 0, got {self.max_bricks}")
+        if self.max_bricks is not None and self.max_bricks < 1:
+            raise ValueError(f"max_bricks must be >= 1 (or unset: no limit), got {self.max_bricks}")
         if self.push_retries < 0:
             raise ValueError(f"push_retries must be >= 0, got {self.push_retries}")
         if self.idle_timeout_s is not None and self.idle_timeout_s <= 0:
