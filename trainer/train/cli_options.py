@@ -36,8 +36,22 @@ _FIELDS = {
 }
 
 
+# TrainConfig field -> the option that sets it, so a refused value is named as the user typed it.
+_FLAGS = {field: "--" + dest.replace("_", "-") for dest, field in _FIELDS.items()} | {"fine_tune_epochs": "--fine-tune"}
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """A new run's config, or with --resume the saved one with the given options applied."""
+    try:
+        return _config_from_args(args)
+    except ValueError as exc:
+        field = str(exc).split(" ", 1)[0]
+        if field in _FLAGS:
+            raise ValueError(f"{_FLAGS[field]} ({exc})") from None
+        raise
+
+
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     given = {field: getattr(args, dest) for dest, field in _FIELDS.items() if getattr(args, dest) is not None}
     if args.resume:
         if args.data:
