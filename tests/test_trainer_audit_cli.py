@@ -183,3 +183,13 @@ def test_a_cache_path_through_a_file_names_the_path_and_says_a_part_is_a_file(tm
     err = capsys.readouterr().err
     assert "notes.txt/" in err and "a part of that path is a file, not a folder" in err and "[Errno" not in err
     assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_a_class_whose_images_are_all_unreadable_is_named_and_exits_1(tmp_path, capsys):
+    data = write_class_folders(tmp_path / "data", per_class=2)
+    (data / "broken").mkdir()
+    (data / "broken" / "empty.jpg").write_bytes(b"")
+    assert run_audit_cli(data, tmp_path / "out", tmp_path / "cache") == 1
+    assert "NO READABLE IMAGE in class(es) broken" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "audit.json").read_text())
+    assert summary["classes_without_readable_images"] == ["broken"]

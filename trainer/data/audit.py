@@ -166,6 +166,7 @@ def _summary(
         "images": len(dataset.items),
         "readable_images": sum(readable_counts.values()),
         "classes": counts,
+        "classes_without_readable_images": [name for name in dataset.classes if not readable_counts.get(name)],
         "imbalance_ratio": (max(readable_counts.values()) / smallest) if smallest else None,
         "unreadable": {reason: _listing(dataset, paths) for reason, paths in problems.items()},
         "ignored_files": _listing(dataset, dataset.ignored),

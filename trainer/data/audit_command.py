@@ -8,7 +8,7 @@ from pathlib import Path
 from trainer.data.audit import AuditConfig, run_audit
 from trainer.data.audit_report import write_audit
 
-EXIT_CONFLICTS = 1
+EXIT_CONFLICTS = 1  # also: a class with no readable image
 
 
 def default_cache_dir() -> Path:
@@ -43,10 +43,14 @@ def audit_command(args: argparse.Namespace) -> int:
     for lump in leak["held_out_mostly_one_set"]:
         print(f"  note: {lump['set_images']} of {lump['class']}'s {lump['side_images']} {lump['side']} images in that split are one duplicate set")
     print(f"report: {report}")
+    code = 0
+    if s["classes_without_readable_images"]:
+        print(f"NO READABLE IMAGE in class(es) {', '.join(s['classes_without_readable_images'])}: training would refuse this data")
+        code = EXIT_CONFLICTS
     conflicts = s["label_conflicts"]["pairs"]
     if conflicts:
         print(f"LABEL CONFLICTS: {len(conflicts)} image(s) filed under two labels:")
         for c in conflicts:
             print(f"  {c['first']} ({c['first_label']}) vs {c['second']} ({c['second_label']}): {c['kind']}, frame RMS {c['frame_rms']}")
-        return EXIT_CONFLICTS
-    return 0
+        code = EXIT_CONFLICTS
+    return code
