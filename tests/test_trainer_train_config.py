@@ -85,6 +85,11 @@ def test_a_copied_run_loads_with_its_new_folder_so_resume_writes_there(tmp_path)
 def test_loading_a_folder_that_is_not_a_run_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a bricksort training run"):
         TrainConfig.load(tmp_path)
+    bundle = tmp_path / "run" / "bundle"
+    bundle.mkdir(parents=True)
+    (bundle / "metadata.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match=r"is a model bundle, not a training run.*maybe .*run\)$"):
+        TrainConfig.load(bundle)
 
 
 def test_train_options_reach_the_config_and_unset_ones_keep_the_defaults(tmp_path):

@@ -148,6 +148,11 @@ class TrainConfig:
         now, never into the folder it was first written to."""
         path = Path(run_dir) / CONFIG_FILE
         if not path.is_file():
+            if (Path(run_dir) / "metadata.json").is_file():
+                raise FileNotFoundError(
+                    f"{run_dir} is a model bundle, not a training run: give the run it was exported from "
+                    f"(`bricksort export` puts a bundle in RUN/bundle by default, so maybe {Path(run_dir).parent})"
+                )
             raise FileNotFoundError(f"{path} is missing: {run_dir} is not a bricksort training run")
         raw = json.loads(path.read_text(encoding="utf-8"))
         raw.setdefault("synth_bricks", 0)  # saved before renders joined by default: it trained on none
