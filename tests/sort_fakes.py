@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from device.cameras.base import Camera, Frame
+from device.cameras.errors import EndOfStream
 from firmware_bridge.errors import PortVanishedError
 
 BACKGROUND = (128, 128, 128)
@@ -37,13 +38,19 @@ class FakeTable:
 
 
 class FakeCamera(Camera):
-    def __init__(self, table: FakeTable, log: list[str]) -> None:
+    """Photographs the fake table; with `frame_limit`, a recording that ends after that many frames."""
+
+    def __init__(self, table: FakeTable, log: list[str], frame_limit: int | None = None) -> None:
         super().__init__()
-        self.table, self.log = table, log
+        self.table, self.log, self.frames_left = table, log, frame_limit
 
     def _open(self) -> None: ...
 
     def _read(self) -> Frame:
+        if self.frames_left is not None:
+            if self.frames_left == 0:
+                raise EndOfStream("fake: recording over")
+            self.frames_left -= 1
         self.log.append("frame")
         return Frame(self.table.frame(), time.time())
 

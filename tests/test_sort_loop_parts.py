@@ -36,12 +36,14 @@ def recogniser(tmp_path_factory):
     return Recogniser(loaded.model, loaded.input_hw, loaded.margin, THRESHOLD)
 
 
-def make_loop(tmp_path, recogniser, queue, *, jam=0, vanish_on=None, views=3, should_stop=lambda: False, table=None, **settings):
+def make_loop(
+    tmp_path, recogniser, queue, *, jam=0, vanish_on=None, views=3, should_stop=lambda: False, table=None, frame_limit=None, **settings
+):
     log: list[str] = []
     table = table or FakeTable(queue=list(queue))
     rig = FakeRig(table, log, jam=jam, vanish_on=vanish_on)
     table.rig = rig
-    camera = FakeCamera(table, log)
+    camera = FakeCamera(table, log, frame_limit)
     camera.open()
     eyes = Eyes(camera, tmp_path / "background.npz", EyesConfig(learn_frames=2))
     journal = Journal.open(tmp_path / "journal.sqlite")
@@ -173,6 +175,17 @@ def test_lost_port_marks_the_brick_unresolved_and_reconnects_before_sorting_on(t
     assert result.reconnects == 1
     assert log.index("connect") < len(log) - log[::-1].index("push")  # reconnected before the next push
     assert table.bins == {1: [colours[0]], 3: [colours[1]]}
+
+
+def test_a_recording_that_ends_ends_the_session_with_the_steppers_off(tmp_path, recogniser):
+    colours = [class_colour(0), class_colour(2)]
+    loop, table, log, journal = make_loop(tmp_path, recogniser, colours, frame_limit=20)
+    result = loop.run()
+    journal.close()
+    assert result.reason == "the camera's recording ended (fake: recording over)"
+    assert log[-1] == "M84"
+    rows = read_bricks(tmp_path / "journal.sqlite")
+    assert rows and all(row.outcome in (SORTED, UNRESOLVED) for row in rows)  # a brick cut off mid-views is unresolved
 
 
 def test_stop_request_finishes_the_brick_in_hand_first(tmp_path, recogniser):

@@ -21,6 +21,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from device.cameras.errors import EndOfStream
 from device.sort.bins_config import BinsConfig
 from device.sort.eject import TableNotClearError, eject
 from device.sort.eyes import Eyes
@@ -145,17 +146,20 @@ class SortLoop:
                 if self.settings.max_bricks is not None and self.outcomes.total() >= self.settings.max_bricks:
                     reason = f"sorted the {self.settings.max_bricks} bricks asked for"
                     break
-                if self.eyes.wait_for_brick(self.should_stop, self.settings.idle_timeout_s) is None:
-                    if not self.should_stop():
-                        reason = f"no brick arrived for {self.settings.idle_timeout_s:g} s"
-                    break
                 try:
+                    if self.eyes.wait_for_brick(self.should_stop, self.settings.idle_timeout_s) is None:
+                        if not self.should_stop():
+                            reason = f"no brick arrived for {self.settings.idle_timeout_s:g} s"
+                        break
                     self.sort_one()
                 except BridgeError as exc:
                     self._reconnect(exc)
                 except TableNotClearError as exc:
                     self.say(f"\aALARM: {exc}")
                     reason = "jammed"
+                    break
+                except EndOfStream as exc:  # a recording (folder, video file) replayed to its end
+                    reason = f"the camera's recording ended ({exc})"
                     break
         finally:
             self._park()
