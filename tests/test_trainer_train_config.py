@@ -52,12 +52,6 @@ def test_a_run_saves_its_folders_absolute_so_it_exports_and_resumes_from_anywher
     assert loaded.data_root == tmp_path / "data" and loaded.extra_train == (tmp_path / "renders",)
 
 
-def test_a_run_folder_inside_the_data_folder_is_refused(tmp_path):
-    for run_dir in (tmp_path, tmp_path / "runs" / "r"):
-        with pytest.raises(ValueError, match="inside the data folder"):
-            TrainConfig(data_root=tmp_path, run_dir=run_dir, weights="none")
-
-
 def test_rates_sizes_and_margins_that_are_not_finite_or_too_large_are_refused(tmp_path):
     base = dict(data_root=tmp_path / "data", run_dir=tmp_path / "run", weights="none")
     for bad, message in (

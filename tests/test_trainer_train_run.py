@@ -179,6 +179,16 @@ def test_a_class_whose_images_are_all_unreadable_stops_the_run_before_it_trains_
     assert not config.run_dir.exists()
 
 
+def test_a_run_folder_inside_the_data_folder_is_refused_before_anything_is_written(base):
+    from trainer.train.run import prepare_run
+
+    data = base / "data"
+    for run_dir in (data, data / "runs" / "r"):
+        with pytest.raises(ValueError, match="inside the data folder"):
+            prepare_run(tiny_config(base, run_dir=run_dir))
+    assert not (data / "runs").exists() and not (data / "split.json").exists()
+
+
 def test_a_run_name_with_a_path_in_it_is_refused(tmp_path):
     from bricksort.cli import build_parser
     from trainer.train.cli_options import config_from_args

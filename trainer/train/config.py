@@ -115,9 +115,6 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
         if self.split_from is not None and not self.split_from.is_file() and not (self.split_from / "split.json").is_file():
             raise ValueError(f"split_from {self.split_from} is neither a split.json nor a run folder holding one")
-        data_root = self.data_root.resolve()
-        if self.run_dir.resolve() == data_root or data_root in self.run_dir.resolve().parents:
-            raise ValueError(f"run folder {self.run_dir} is inside the data folder {self.data_root}: it would become a class")
         if any(folder.resolve() == self.data_root.resolve() for folder in self.extra_train):
             raise ValueError(f"extra training folder {self.data_root} is the data folder itself: its images are split already")
 

@@ -124,6 +124,8 @@ def prepare_run(config: TrainConfig) -> TrainingData:
         extra = _extra_training_items(config, split)
         _save_left_out(config, split.root, extra)
         return TrainingData(dataset, split, classes, extra.items)
+    if run_dir.resolve() == dataset.root or dataset.root in run_dir.resolve().parents:
+        raise ValueError(f"run folder {run_dir} is inside the data folder {dataset.root}: it would become a class")
     if (run_dir / "state.json").exists() or (run_dir / SPLIT_FILE).exists():
         raise RunExistsError(f"run folder {run_dir} already holds a run: pick another name or resume it")
     if run_dir.is_dir() and any(run_dir.iterdir()):
