@@ -103,16 +103,16 @@ def test_phase_2_trains_on_two_workers_that_share_each_step_and_write_their_own_
     for worker, (_, stderr) in zip(workers, outputs):
         assert worker.returncode == 0, stderr[-3000:]
     chief, other = (json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in outputs)
-    for name in ("cached", "images"):
-        assert Path(chief[name]["run_dir"]) == tmp_path / "runs" / name
-        assert Path(other[name]["run_dir"]) == tmp_path / "runs" / f"{name}.worker-1"
-        for run in (chief[name], other[name]):
-            assert run["epochs_done"] == {"phase1": 2, "phase2": 3}
-            assert run["replicas"] == [1, 2]  # phase 1's head alone on each machine, phase 2 across both
-        # Each worker takes half of each global batch of 8, and a different half ...
-        shares = chief[name]["first_labels"][0], other[name]["first_labels"][0]
-        assert [len(share) for share in shares] == [4, 4] and shares[0] != shares[1]
-        # ... yet both end with the same weights: every step's gradients were averaged across them.
-        ours, theirs = (_weights(Path(run["run_dir"]) / "best.weights.h5") for run in (chief[name], other[name]))
-        assert ours.keys() == theirs.keys()
-        assert all(np.allclose(ours[key], theirs[key], atol=1e-6) for key in ours)
+    assert Path(chief["run_dir"]) == tmp_path / "runs" / "cached"
+    assert Path(other["run_dir"]) == tmp_path / "runs" / "cached.worker-1"
+    for run in (chief, other):
+        assert run["epochs_done"] == {"phase1": 2, "phase2": 3}
+        assert run["replicas"] == [1, 2]  # phase 1's head alone on each machine, phase 2 across both
+    # Each worker takes half of each global batch of 8 (the training set is distributed first),
+    # and a different half ...
+    shares = chief["first_labels"][0], other["first_labels"][0]
+    assert [len(share) for share in shares] == [4, 4] and shares[0] != shares[1]
+    # ... yet both end with the same weights: every step's gradients were averaged across them.
+    ours, theirs = (_weights(Path(run["run_dir"]) / "best.weights.h5") for run in (chief, other))
+    assert ours.keys() == theirs.keys()
+    assert all(np.allclose(ours[key], theirs[key], atol=1e-6) for key in ours)
