@@ -25,10 +25,9 @@ def main(base: Path) -> None:
 
     import keras
 
-    from tiny_training import calibrated_tiny_classifier, tiny_config
+    from tiny_training import calibrated_backbone_file, tiny_config
     from trainer.train import run_training, strategy
     from trainer.train.checkpoint import RunState
-    from trainer.train.model import CORE_NAME, FEATURES_NAME
 
     made: list[tf.distribute.Strategy] = []
 
@@ -46,9 +45,7 @@ def main(base: Path) -> None:
 
     keras.Model.fit = recording_fit
 
-    weights_file = base / "backbone.weights.h5"
-    model, _ = calibrated_tiny_classifier(tiny_config(base, name="backbone", weights="none"))
-    model.get_layer(FEATURES_NAME).get_layer(CORE_NAME).save_weights(weights_file)
+    weights_file = calibrated_backbone_file(base)
     runs = {}
     for fine_tune_input in ("cached", "images"):
         config = tiny_config(

@@ -85,11 +85,9 @@ def _weights(path: Path) -> dict[str, np.ndarray]:
 
 
 def test_phase_2_trains_on_two_workers_that_share_each_step_and_write_their_own_folders(tmp_path):
-    from tiny_training import calibrated_tiny_classifier, tiny_config
-    from trainer.train.model import CORE_NAME, FEATURES_NAME
+    from tiny_training import calibrated_backbone_file
 
-    model, _ = calibrated_tiny_classifier(tiny_config(tmp_path, name="backbone", weights="none"))
-    model.get_layer(FEATURES_NAME).get_layer(CORE_NAME).save_weights(tmp_path / "backbone.weights.h5")
+    calibrated_backbone_file(tmp_path)  # where the workers look for it
     cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
     workers = [
         subprocess.Popen(

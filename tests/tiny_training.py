@@ -80,3 +80,14 @@ def calibrated_tiny_classifier(config):
     calibrate_batch_norm(features, crops)
     assert model.get_layer(FEATURES_NAME) is features
     return model, crops
+
+
+def calibrated_backbone_file(base: Path) -> Path:
+    """`base/backbone.weights.h5`: a calibrated random MobileNetV2 backbone to train from as a
+    weights FILE, so BatchNorm stays frozen and the weight average runs, as with ImageNet weights."""
+    from trainer.train.model import CORE_NAME, FEATURES_NAME
+
+    path = base / "backbone.weights.h5"
+    model, _ = calibrated_tiny_classifier(tiny_config(base, name="backbone", weights="none"))
+    model.get_layer(FEATURES_NAME).get_layer(CORE_NAME).save_weights(path)
+    return path

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from trainer.data.dataset import Dataset, ImageItem, load_dataset
 from trainer.data.duplicates import DuplicateConfig
@@ -44,6 +43,8 @@ from trainer.train.model import (
 from trainer.train.schedule import fine_tune_scheduler
 
 if TYPE_CHECKING:  # int8_stem imports trainer.tflite, which imports this package's model
+    import tensorflow as tf
+
     from trainer.train.int8_stem import Int8Stem
 
 SPLIT_FILE = "split.json"
