@@ -22,7 +22,8 @@ PI = DEVICE + [
     # this extra is for venvs created without --system-site-packages.
     "picamera2>=0.3",
 ]
-DEV = WORKSTATION + ["pytest>=7", "pytest-timeout>=2"]
+# pytest-xdist: the suite runs on every core (up to 4); most of a test's time is one thread tracing graphs.
+DEV = WORKSTATION + ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3.2"]
 
 setup(
     name="bricksort",

@@ -29,3 +29,8 @@ def offline_keras(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(home))
     monkeypatch.setattr(file_utils, "get_file", offline)
     return home
+
+
+def pytest_collection_modifyitems(items):
+    """Heavy tests first: a worker that draws one last would run on alone while the others idle."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)

@@ -31,6 +31,7 @@ def toy_config(tmp_path: Path, **overrides) -> DemoConfig:
     return DemoConfig(**settings)
 
 
+@pytest.mark.heavy
 def test_the_demo_runs_every_stage_and_accounts_for_every_brick(tmp_path):
     said: list[str] = []
     result = run_demo(toy_config(tmp_path), say=said.append)

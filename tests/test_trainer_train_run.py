@@ -233,6 +233,7 @@ def test_a_new_run_whose_weights_cannot_be_fetched_leaves_no_run_behind(base, of
     assert not config.run_dir.exists()  # so the same command works once the weights are there
 
 
+@pytest.mark.heavy
 def test_resume_with_more_fine_tune_epochs_continues_a_finished_run(base):
     from trainer.train import run_training
     from trainer.train.config import TrainConfig

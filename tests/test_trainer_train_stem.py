@@ -144,6 +144,7 @@ def test_the_stem_identity_changes_with_the_stem_s_weights(features):
     assert stem_id(cut, stem) == before
 
 
+@pytest.mark.heavy
 def test_a_cached_phase_2_runs_from_the_stem_cache_its_copies_and_its_int8_version(base, capsys):
     from trainer.train import run_training
 

@@ -37,6 +37,7 @@ def test_a_tf_config_that_is_not_json_is_refused_with_what_was_wrong():
             tf_config_workers({"TF_CONFIG": wrong})
 
 
+@pytest.mark.heavy
 def test_phase_2_trains_under_a_mirrored_strategy_of_two_replicas(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run([sys.executable, str(HELPER), str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
@@ -84,6 +85,7 @@ def _weights(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+@pytest.mark.heavy
 def test_phase_2_trains_on_two_workers_that_share_each_step_and_write_their_own_folders(tmp_path):
     from tiny_training import calibrated_backbone_file
 
