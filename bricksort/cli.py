@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     for module in (demo_cli, device_cli, trainer_cli, firmware_cli):
         module.register(subparsers)
+    parser.set_defaults(command_parsers=subparsers.choices)
     return parser
 
 
@@ -53,7 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         # Convention: errors about bad input subclass ValueError, errors about files, ports
         # and hardware subclass OSError; both carry a message meant for the user.
-        print(f"bricksort {args.command}: error: {_user_message(exc)}", file=sys.stderr)
+        message = _user_message(exc)
+        if isinstance(exc, ValueError):
+            message = _with_option_named(message, args.command_parsers[args.command])
+        print(f"bricksort {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 
@@ -72,6 +76,18 @@ def _user_message(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.errno in _OS_HINTS and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror.lower()} ({_OS_HINTS[exc.errno]})"
     return str(exc)
+
+
+def _with_option_named(message: str, command: argparse.ArgumentParser) -> str:
+    """A config check's message ("keep_below must be in [0, 1], ...") led by the option the user
+    typed (--keep-below): an option's argparse destination is the config field it sets."""
+    field, _, rest = message.partition(" ")
+    if not rest.startswith("must "):
+        return message
+    for action in command._actions:  # argparse lists its actions nowhere public
+        if action.dest == field and action.option_strings:
+            return f"{action.option_strings[0]} ({message})"
+    return message
 
 
 if __name__ == "__main__":

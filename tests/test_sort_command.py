@@ -20,10 +20,11 @@ def sort(*extra: str) -> list[str]:
         (sort(), "--camera is required (or --simulate"),
         (sort("--camera", "sim"), "camera 'sim' shows the digital twin: add --simulate"),
         (sort("--simulate", "--time-scale", "-1"), "--time-scale must be >= 0"),
-        (sort("--camera", "opencv:0", "--views", "0"), "views must be between 1 and 36"),
+        (sort("--camera", "opencv:0", "--views", "0"), "--views (views must be between 1 and 36"),
         (sort("--camera", "opencv:0"), "model bundle folder no-bundle does not exist"),
-        (sort("--simulate", "--keep-below", "2"), "keep_below must be in [0, 1], got 2"),
-        (sort("--simulate", "--max-bricks", "0"), "max_bricks must be >= 1"),
+        (sort("--simulate", "--keep-below", "2"), "--keep-below (keep_below must be in [0, 1], got 2"),
+        (sort("--simulate", "--max-bricks", "0"), "--max-bricks (max_bricks must be >= 1"),
+        (sort("--simulate", "--idle-timeout", "0"), "--idle-timeout (idle_timeout_s must be > 0"),
     ],
 )
 def test_bad_sort_setups_are_refused_with_a_clear_message(argv, message, capsys, tmp_path, monkeypatch):

@@ -168,11 +168,12 @@ def test_bad_data_folder_is_a_clear_error_with_exit_2(tmp_path, capsys, make, me
     assert not (tmp_path / "out").exists()
 
 
-def test_a_worker_count_below_1_is_refused(tmp_path, capsys):
+def test_a_worker_count_below_1_or_a_tiny_side_below_1_is_refused_naming_the_option(tmp_path, capsys):
     data = write_class_folders(tmp_path / "data", per_class=2)
-    for workers in ("0", "-2"):
-        assert main(["audit", str(data), "--out", str(tmp_path / "out"), "--workers", workers, "--quiet"]) == 2
-        assert "workers must be >= 1" in capsys.readouterr().err
+    for option, message in ((["--workers", "0"], "--workers (workers must be >= 1"), (["--workers", "-2"], "--workers (workers must be >= 1"),
+                            (["--tiny", "0"], "--tiny (tiny_side must be >= 1, got 0)")):
+        assert main(["audit", str(data), "--out", str(tmp_path / "out"), *option, "--quiet"]) == 2
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

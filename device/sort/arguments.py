@@ -31,7 +31,7 @@ def add_sort_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reject an unsure brick at once instead of taking --views more views half-way between the first ones")
     parser.add_argument("--journal", type=Path, default=Path("sort-journal.sqlite"), help="SQLite journal (default sort-journal.sqlite)")
     parser.add_argument("--max-bricks", type=int, help="stop after this many bricks")
-    parser.add_argument("--idle-timeout", type=float, help="stop when no brick arrives for this many seconds")
+    parser.add_argument("--idle-timeout", dest="idle_timeout_s", type=float, help="stop when no brick arrives for this many seconds")
     parser.add_argument("--review-dir", type=Path, help="where views of unsure bricks are saved (default: JOURNAL.review/)")
     parser.add_argument("--keep-below", type=float, default=0.9, help="also save views of sorted bricks below this confidence (default 0.9)")
     parser.add_argument("--threads", type=int, help="interpreter threads (default: its own choice)")

@@ -88,7 +88,7 @@ def sort_command(args: argparse.Namespace) -> int:
         raise ValueError(f"--time-scale must be >= 0, got {args.time_scale}")
     options = SessionOptions(
         journal=args.journal,
-        settings=LoopSettings(views=args.views, second_look=not args.no_second_look, max_bricks=args.max_bricks, idle_timeout_s=args.idle_timeout),
+        settings=LoopSettings(views=args.views, second_look=not args.no_second_look, max_bricks=args.max_bricks, idle_timeout_s=args.idle_timeout_s),
         review_dir=args.review_dir,
         keep_below=args.keep_below,
         info={"bundle": str(args.bundle), "camera": camera_spec, "simulated": args.simulate},

@@ -22,7 +22,7 @@ def audit_command(args: argparse.Namespace) -> int:
     data = Path(args.data)
     out = Path(args.out) if args.out else Path("runs") / f"audit-{data.resolve().name}"
     cache = None if args.no_cache else Path(args.cache) if args.cache else default_cache_dir()
-    config = AuditConfig(tiny_side=args.tiny, cache_dir=cache, workers=args.workers)
+    config = AuditConfig(tiny_side=args.tiny_side, cache_dir=cache, workers=args.workers)
     result = run_audit(data, config, progress=not args.quiet)
     report = write_audit(result, out, Path(args.json) if args.json else None)
     s = result.summary

@@ -7,52 +7,19 @@ from pathlib import Path
 
 from trainer.train.config import TrainConfig
 
-# argparse destination -> TrainConfig field, for options left unset (None) unless given.
-_FIELDS = {
-    "backbone": "backbone",
-    "alpha": "alpha",
-    "input_size": "input_hw",
-    "weights": "weights",
-    "epochs": "epochs",
-    "fine_tune_epochs": "fine_tune_epochs",
-    "fine_tune_layers": "fine_tune_layers",
-    "fine_tune_learning_rate": "fine_tune_learning_rate",
-    "fine_tune_schedule": "fine_tune_schedule",
-    "fine_tune_input": "fine_tune_input",
-    "augment_copies": "augment_copies",
-    "int8_aware": "int8_aware",
-    "fine_tune_average": "fine_tune_average",
-    "augment_strength": "augment_strength",
-    "batch_size": "batch_size",
-    "learning_rate": "learning_rate",
-    "allow_flip": "allow_flip",
-    "colour_augment": "colour_augment",
-    "seed": "seed",
-    "cache_dir": "cache_dir",
-    "extra_train": "extra_train",
-    "synth_bricks": "synth_bricks",
-    "synth_views": "synth_views",
-    "split_from": "split_from",
-}
-
-
-# TrainConfig field -> the option that sets it, so a refused value is named as the user typed it.
-_FLAGS = {field: "--" + dest.replace("_", "-") for dest, field in _FIELDS.items()} | {"fine_tune_epochs": "--fine-tune"}
+# TrainConfig fields the options set (each option's argparse destination is its field), left
+# unset (None) unless given.
+_FIELDS = (
+    "backbone", "alpha", "input_hw", "weights", "epochs", "fine_tune_epochs", "fine_tune_layers",
+    "fine_tune_learning_rate", "fine_tune_schedule", "fine_tune_input", "augment_copies", "int8_aware",
+    "fine_tune_average", "augment_strength", "batch_size", "learning_rate", "allow_flip", "colour_augment",
+    "seed", "cache_dir", "extra_train", "synth_bricks", "synth_views", "split_from",
+)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """A new run's config, or with --resume the saved one with the given options applied."""
-    try:
-        return _config_from_args(args)
-    except ValueError as exc:
-        field = str(exc).split(" ", 1)[0]
-        if field in _FLAGS:
-            raise ValueError(f"{_FLAGS[field]} ({exc})") from None
-        raise
-
-
-def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    given = {field: getattr(args, dest) for dest, field in _FIELDS.items() if getattr(args, dest) is not None}
+    given = {field: getattr(args, field) for field in _FIELDS if getattr(args, field) is not None}
     if args.resume:
         if args.data:
             raise ValueError("give either DATA or --resume RUN, not both (a resumed run keeps its data and split)")
