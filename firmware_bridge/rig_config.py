@@ -126,7 +126,7 @@ def load_rig_config(path: str | Path) -> RigConfig:
     try:
         with open(path, "rb") as handle:
             document = tomllib.load(handle)
-    except FileNotFoundError as exc:
+    except FileNotFoundError:
         raise FileNotFoundError(f"rig file not found: {source}") from None
     except tomllib.TOMLDecodeError as exc:
         raise RigConfigError("", f"not valid TOML: {exc}", source) from None
