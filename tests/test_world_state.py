@@ -105,6 +105,30 @@ def test_replay_ignores_a_torn_last_line_but_refuses_contradictions(tmp_path):
         replay(log)
 
 
+def test_a_file_that_is_not_a_world_log_is_refused_by_name(tmp_path):
+    log = tmp_path / "photo.jpg"
+    log.write_bytes(b"\xff\xd8\xff\xe0 not text")
+    with pytest.raises(WorldLogError, match="photo.jpg is not a world log"):
+        WorldLog(log)
+    log.write_text('[1, 2]\n{"event": "fed", "seq": 0, "part": "3001"}\n')
+    with pytest.raises(WorldLogError, match="photo.jpg:1: not a JSON object"):
+        replay(log)
+
+
+def test_a_log_closed_before_any_event_is_removed_only_if_this_run_made_it(tmp_path):
+    untouched = WorldLog(tmp_path / "new.jsonl")
+    untouched.close()
+    assert not (tmp_path / "new.jsonl").exists()  # a session that failed before feeding leaves nothing
+    used = WorldLog(tmp_path / "used.jsonl")
+    used.record("fed", 0, part="3001")
+    used.close()
+    assert replay(tmp_path / "used.jsonl").on_table == 0
+    kept = tmp_path / "given.jsonl"
+    kept.write_text("")
+    WorldLog(kept).close()
+    assert kept.is_file()  # the user's file, even empty, is not ours to delete
+
+
 def test_feeder_is_reproducible_and_validates_its_parts():
     feeder = Feeder(FeederConfig(parts=("3001", "3003", "3004"), seed=9))
     assert [feeder.brick(i) for i in range(5)] == [feeder.brick(i) for i in range(5)]

@@ -54,7 +54,10 @@ def replay(path: Path) -> WorldState:
     state = WorldState()
     if not path.is_file():
         return state
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="ascii").splitlines()  # the log writes JSON with ASCII escapes only
+    except UnicodeDecodeError:
+        raise WorldLogError(f"{path} is not a world log (it is not text); give --sim-log a new file or a log a twin wrote") from None
     for number, line in enumerate(lines, 1):
         try:
             event = json.loads(line)
@@ -62,6 +65,8 @@ def replay(path: Path) -> WorldState:
             if number == len(lines):
                 break
             raise WorldLogError(f"{path}:{number}: not a JSON line") from None
+        if not isinstance(event, dict):
+            raise WorldLogError(f"{path}:{number}: not a JSON object")
         _apply(state, event, f"{path}:{number}")
     return state
 
@@ -88,7 +93,8 @@ class WorldLog:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.state = replay(path) if path is not None else WorldState()
-        self._file = open(path, "a", encoding="utf-8") if path is not None else None
+        self._created = path is not None and not path.exists()
+        self._file = open(path, "a", encoding="ascii") if path is not None else None
 
     def record(self, event: str, seq: int, **fields: Any) -> None:
         """Append one event; it is in the OS's hands (survives SIGKILL) when this returns."""
@@ -99,8 +105,12 @@ class WorldLog:
             self._file.flush()
 
     def close(self) -> None:
-        """Close the file (fsynced: the log is the ground truth of a run)."""
+        """Close the file (fsynced: the log is the ground truth of a run). A log this object made
+        and never wrote to is removed: a session that failed before feeding leaves nothing behind."""
         if self._file is not None:
+            empty = self._file.tell() == 0
             os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
+            if self._created and empty:
+                self.path.unlink(missing_ok=True)
