@@ -186,6 +186,15 @@ def test_a_cache_path_through_a_file_names_the_path_and_says_a_part_is_a_file(tm
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
+def test_a_link_to_nothing_is_reported_missing(tmp_path, capsys):
+    data = write_class_folders(tmp_path / "data", per_class=2)
+    (data / "2x4" / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    assert run_audit_cli(data, tmp_path / "out", tmp_path / "cache") == 0
+    assert "missing: 1 listed or linked image(s) not there, e.g. 2x4/gone.jpg" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "audit.json").read_text())
+    assert summary["missing_files"] == {"count": 1, "examples": ["2x4/gone.jpg"]}
+
+
 def test_a_class_whose_images_are_all_unreadable_is_named_and_exits_1(tmp_path, capsys):
     data = write_class_folders(tmp_path / "data", per_class=2)
     (data / "broken").mkdir()

@@ -34,7 +34,7 @@ def test_subfolder_below_a_class_is_one_group(tmp_path):
     assert groups == {"2x4/brick7"}
 
 
-def test_captures_layout_groups_by_session_and_skips_unlisted_images(tmp_path):
+def test_captures_layout_groups_by_session_skips_unlisted_images_and_lists_missing_ones(tmp_path):
     writer = ManifestWriter(tmp_path / "captures")
     for part, shape in (("3001", "wide"), ("3005", "round")):
         for session in ("s1", "s2"):
@@ -43,10 +43,13 @@ def test_captures_layout_groups_by_session_and_skips_unlisted_images(tmp_path):
                 writer.write_image(CaptureRecord(part=part, session=session, view=view, angle_deg=view * 120.0), jpeg.tobytes())
     leftover = tmp_path / "captures" / "3001" / "s1" / "0099.jpg"  # image whose manifest line never got written
     leftover.write_bytes(b"half")
+    deleted = tmp_path / "captures" / "3005" / "s2" / "0002.jpg"  # listed, then deleted by hand
+    deleted.unlink()
     dataset = load_dataset(tmp_path / "captures")
     assert dataset.layout == "captures"
     assert dataset.classes == ["3001", "3005"]
-    assert len(dataset.items) == 12
+    assert len(dataset.items) == 11
+    assert dataset.missing == [deleted.resolve()]
     assert {item.group for item in dataset.items} == {"3001/s1", "3001/s2", "3005/s1", "3005/s2"}
     assert leftover.resolve() in dataset.ignored
 
@@ -89,6 +92,23 @@ def test_unsafe_class_name_is_a_clear_error(tmp_path, bad_name):
     with pytest.raises(DatasetError, match="class name") as caught:
         load_dataset(root)
     assert bad_name in str(caught.value)
+
+
+def test_every_unsafe_class_name_is_named_at_once(tmp_path):
+    root = write_class_folders(tmp_path / "data", per_class=2)
+    for bad_name in ("red brick", "3001;rm"):
+        write_rgb(root / bad_name / "x.jpg", brick_photo("wide", (30, 30, 200), (48, 48)))
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(root)
+    assert "'red brick'" in str(caught.value) and "'3001;rm'" in str(caught.value)
+
+
+def test_a_link_to_nothing_is_listed_as_missing_not_silently_dropped(tmp_path):
+    root = write_class_folders(tmp_path / "data", per_class=2)
+    (root / "2x4" / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    dataset = load_dataset(root)
+    assert dataset.missing == [root.resolve() / "2x4" / "gone.jpg"]
+    assert all(item.path.name != "gone.jpg" for item in dataset.items)
 
 
 def test_dataset_errors_are_value_errors():

@@ -170,6 +170,7 @@ def _summary(
         "imbalance_ratio": (max(readable_counts.values()) / smallest) if smallest else None,
         "unreadable": {reason: _listing(dataset, paths) for reason, paths in problems.items()},
         "ignored_files": _listing(dataset, dataset.ignored),
+        "missing_files": _listing(dataset, dataset.missing),
         "converted": {kind: _listing(dataset, paths) for kind, paths in sorted(conversions.items())},
         "tiny": {"min_side": config.tiny_side, **_listing(dataset, tiny)},
         "image_sizes": dict(sizes.most_common()),

@@ -32,6 +32,8 @@ def audit_command(args: argparse.Namespace) -> int:
     problems = ", ".join(f"{k} {v['count']}" for k, v in s["unreadable"].items() if v["count"]) or "none"
     converted = ", ".join(f"{k} {v['count']}" for k, v in s["converted"].items()) or "none"
     print(f"unreadable: {unreadable} ({problems}); converted: {converted}; tiny: {s['tiny']['count']}")
+    if s["missing_files"]["count"]:
+        print(f"missing: {s['missing_files']['count']} listed or linked image(s) not there, e.g. {s['missing_files']['examples'][0]}")
     boxes = s["brick_boxes"]
     print(f"brick boxes: none found in {boxes['not_found']['count']}; off their part's usual size: "
           f"{boxes['off_size']['smaller']} smaller, {boxes['off_size']['larger']} larger (brick_boxes.png shows them)")

@@ -163,7 +163,8 @@ def _markdown(result: AuditResult, pictures: list[str]) -> str:
     ]
     rows = [(f"unreadable: {k}", v) for k, v in s["unreadable"].items()]
     rows += [(f"converted: {k}", v) for k, v in s["converted"].items()]
-    rows += [(f"tiny (< {s['tiny']['min_side']} px)", s["tiny"]), ("ignored (not an image name)", s["ignored_files"])]
+    rows += [(f"tiny (< {s['tiny']['min_side']} px)", s["tiny"]), ("ignored (not an image name)", s["ignored_files"]),
+             ("missing (a link to nothing, or a manifest entry without its file)", s["missing_files"])]
     for name, listing in rows:
         lines.append(f"| {name} | {listing['count']} | {', '.join(listing['examples'][:5])} |")
     exact, near, conflicts = s["exact_duplicates"], s["near_duplicates"], s["label_conflicts"]

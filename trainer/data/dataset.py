@@ -33,13 +33,15 @@ class ImageItem:
 @dataclass
 class Dataset:
     """Labelled images under `root`; `classes` sorted, `items` sorted by path. `ignored` lists
-    files that are not images by name (kept for the audit to report)."""
+    files that are not images by name, `missing` images that are not there: links to nothing
+    and manifest entries without their file (both kept for the audit to report)."""
 
     root: Path
     classes: list[str]
     items: list[ImageItem]
     layout: str  # "captures" or "folders"
     ignored: list[Path] = field(default_factory=list)
+    missing: list[Path] = field(default_factory=list)
 
     def relative(self, item: ImageItem) -> str:
         """Path of `item` relative to the dataset root, with forward slashes."""
@@ -72,8 +74,8 @@ def _check_class_name(name: str, where: Path) -> str:
         raise DatasetError(f"{where}: {exc}") from None
 
 
-def _load_captures(root: Path) -> tuple[list[ImageItem], list[Path]]:
-    items = []
+def _load_captures(root: Path) -> tuple[list[ImageItem], list[Path], list[Path]]:
+    items, missing = [], []
     listed = set()
     for record in iter_records(root):
         _check_class_name(record.part, root / record.part)
@@ -81,19 +83,32 @@ def _load_captures(root: Path) -> tuple[list[ImageItem], list[Path]]:
         listed.add(path)
         if path.is_file():
             items.append(ImageItem(path=path, label=record.part, group=f"{record.part}/{record.session}"))
+        else:
+            missing.append(path)
     # Images without a manifest line are leftovers of an interrupted capture: not data.
     unlisted = [
         p for p in sorted(root.glob("*/*/*")) if p.is_file() and p.name != MANIFEST_NAME and p not in listed
     ]
-    return items, unlisted
+    return items, unlisted, missing
 
 
-def _load_folders(root: Path) -> tuple[list[ImageItem], list[Path], list[str]]:
-    items, ignored, classes = [], [], []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        label = _check_class_name(folder.name, folder)
+def _load_folders(root: Path) -> tuple[list[ImageItem], list[Path], list[str], list[Path]]:
+    items, ignored, classes, missing = [], [], [], []
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    refused = []
+    for folder in folders:
+        try:
+            _check_class_name(folder.name, folder)
+        except DatasetError as exc:
+            refused.append(str(exc))
+    if refused:  # every bad name at once: renaming them is one job
+        raise DatasetError("; ".join(refused))
+    for folder in folders:
+        label = folder.name
         classes.append(label)
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not _is_hidden(p, root)):
+        visible = sorted(p for p in folder.rglob("*") if not _is_hidden(p, root))
+        missing += [p for p in visible if p.is_symlink() and not p.exists()]
+        for path in (p for p in visible if p.is_file()):
             if not _is_image_name(path):
                 ignored.append(path)
                 continue
@@ -101,7 +116,7 @@ def _load_folders(root: Path) -> tuple[list[ImageItem], list[Path], list[str]]:
             # A sub-folder of a class is taken to be one capture run: its frames stay together.
             group = f"{label}/{inner[0]}" if len(inner) > 1 else path.relative_to(root).as_posix()
             items.append(ImageItem(path=path, label=label, group=group))
-    return items, ignored, classes
+    return items, ignored, classes, missing
 
 
 def load_dataset(root: Path | str, min_classes: int = 2) -> Dataset:
@@ -117,11 +132,11 @@ def load_dataset(root: Path | str, min_classes: int = 2) -> Dataset:
         raise DatasetError(f"data folder {root} is not a folder")
     root = root.resolve()
     if is_captures_root(root):
-        items, ignored = _load_captures(root)
+        items, ignored, missing = _load_captures(root)
         layout = "captures"
         classes = sorted({item.label for item in items})
     else:
-        items, ignored, classes = _load_folders(root)
+        items, ignored, classes, missing = _load_folders(root)
         layout = "folders"
     if not classes:
         raise DatasetError(
@@ -138,7 +153,7 @@ def load_dataset(root: Path | str, min_classes: int = 2) -> Dataset:
     if len(classes) < min_classes:
         raise DatasetError(f"data folder {root} has a single class ({classes[0]}): a classifier needs at least two")
     items.sort(key=lambda item: item.path)
-    return Dataset(root=root, classes=sorted(classes), items=items, layout=layout, ignored=ignored)
+    return Dataset(root=root, classes=sorted(classes), items=items, layout=layout, ignored=ignored, missing=missing)
 
 
 def file_sha256(path: Path) -> str:
