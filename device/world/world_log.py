@@ -57,7 +57,7 @@ def replay(path: Path) -> WorldState:
     try:
         lines = path.read_text(encoding="ascii").splitlines()  # the log writes JSON with ASCII escapes only
     except UnicodeDecodeError:
-        raise WorldLogError(f"{path} is not a world log (it is not text); give --sim-log a new file or a log a twin wrote") from None
+        raise WorldLogError(f"{path} is not a world log (those are ASCII JSON lines); give --sim-log a new file or a log a twin wrote") from None
     for number, line in enumerate(lines, 1):
         try:
             event = json.loads(line)
