@@ -164,7 +164,7 @@ def test_a_new_run_refuses_a_folder_that_holds_other_files_and_leaves_them_alone
     assert (config.run_dir / "labels.json").read_text() == "my notes"
 
 
-def test_a_class_whose_images_are_all_unreadable_stops_the_run_before_it_trains_and_leaves_no_folder(tmp_path):
+def test_a_class_whose_images_are_all_unreadable_stops_the_run_before_it_trains_and_leaves_no_folder(tmp_path, capsys):
     from trainer.train import run_training
     from trainer.train.run import UnusableDataError
 
@@ -173,10 +173,12 @@ def test_a_class_whose_images_are_all_unreadable_stops_the_run_before_it_trains_
     broken.mkdir()
     for i in range(10):
         (broken / f"{i}.jpg").write_bytes(b"" if i % 2 else b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    (root / "2x4" / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
     config = tiny_config(tmp_path, name="broken", data_root=root, epochs=2)
     with pytest.raises(UnusableDataError, match=r"class slope has no readable training image \(\d+ unreadable: .*slope/\d\.jpg"):
         run_training(config)
     assert not config.run_dir.exists()
+    assert "left out 1 image(s) listed or linked in" in capsys.readouterr().out  # the link to nothing, named
 
 
 def test_a_run_folder_inside_the_data_folder_is_refused_before_anything_is_written(base):

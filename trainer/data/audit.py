@@ -81,12 +81,8 @@ def run_audit(root: Path | str, config: AuditConfig = AuditConfig(), progress: b
     )
 
 
-def _rel(dataset: Dataset, path: Path) -> str:
-    return path.relative_to(dataset.root).as_posix()
-
-
 def _listing(dataset: Dataset, paths: list[Path]) -> dict[str, Any]:
-    return {"count": len(paths), "examples": [_rel(dataset, p) for p in paths[:EXAMPLES]]}
+    return {"count": len(paths), "examples": [dataset.relative_path(p) for p in paths[:EXAMPLES]]}
 
 
 MIN_BOXES_FOR_MEDIAN = 5  # a class with fewer boxes has no size to compare with
@@ -127,7 +123,7 @@ def _brick_boxes(dataset: Dataset, no_brick: list[ImageFacts], off: list[tuple[I
             "range": [low, high],
             "smaller": sum(ratio < low for _, ratio in off),
             "larger": sum(ratio > high for _, ratio in off),
-            "examples": [{"path": _rel(dataset, fact.path), "ratio_to_class_median": round(ratio, 2)} for fact, ratio in off[:EXAMPLES]],
+            "examples": [{"path": dataset.relative_path(fact.path), "ratio_to_class_median": round(ratio, 2)} for fact, ratio in off[:EXAMPLES]],
         },
     }
 
@@ -180,7 +176,7 @@ def _summary(
             "files": sum(len(g.items) for g in exact),
             "redundant_copies": sum(len(g.items) - 1 for g in exact),
             "cross_class_groups": sum(g.cross_class for g in exact),
-            "examples": [[_rel(dataset, i.path) for i in g.items] for g in exact[:EXAMPLES]],
+            "examples": [[dataset.relative_path(i.path) for i in g.items] for g in exact[:EXAMPLES]],
         },
         "near_duplicates": {
             "threshold": config.duplicates.near_threshold,
@@ -191,7 +187,7 @@ def _summary(
             "similar_crop_pairs": len(findings.crop_pairs),
             "identical_frame_pairs": len(findings.frame_pairs),
             "cross_class_lookalike_pairs": len(findings.lookalikes()),
-            "examples": [[_rel(dataset, i.path) for i in g.items] for g in near[:EXAMPLES]],
+            "examples": [[dataset.relative_path(i.path) for i in g.items] for g in near[:EXAMPLES]],
         },
         "label_conflicts": {
             "identical_rms": config.duplicates.identical_rms,
@@ -200,9 +196,9 @@ def _summary(
                 {
                     "kind": c.kind,
                     "frame_rms": round(c.rms, 3),
-                    "first": _rel(dataset, c.first.path),
+                    "first": dataset.relative_path(c.first.path),
                     "first_label": c.first.label,
-                    "second": _rel(dataset, c.second.path),
+                    "second": dataset.relative_path(c.second.path),
                     "second_label": c.second.label,
                 }
                 for c in findings.conflicts

@@ -45,7 +45,11 @@ class Dataset:
 
     def relative(self, item: ImageItem) -> str:
         """Path of `item` relative to the dataset root, with forward slashes."""
-        return item.path.relative_to(self.root).as_posix()
+        return self.relative_path(item.path)
+
+    def relative_path(self, path: Path) -> str:
+        """`path` (below the dataset root) relative to it, with forward slashes."""
+        return path.relative_to(self.root).as_posix()
 
     def class_counts(self) -> dict[str, int]:
         """Number of images per class, every class listed."""

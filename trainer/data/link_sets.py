@@ -59,6 +59,6 @@ def duplicate_link_sets(
     groups = findings.link_sets()
     stored.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_beside(stored)
-    tmp.write_text(json.dumps([[path.relative_to(dataset.root).as_posix() for path in group] for group in groups]), encoding="utf-8")
+    tmp.write_text(json.dumps([[dataset.relative_path(path) for path in group] for group in groups]), encoding="utf-8")
     os.replace(tmp, stored)  # atomic: a concurrent run never reads half a file
     return groups

@@ -114,6 +114,9 @@ def prepare_run(config: TrainConfig) -> TrainingData:
     """Create (or, with `resume`, reopen) the run folder and its split; returns the data."""
     run_dir = config.run_dir
     dataset = load_dataset(config.data_root)
+    if dataset.missing:
+        print(f"note: left out {len(dataset.missing)} image(s) listed or linked in {dataset.root} but not there, "
+              f"e.g. {dataset.relative_path(dataset.missing[0])} (`bricksort audit` lists them all)")
     if config.resume:
         if not (run_dir / SPLIT_FILE).is_file():
             raise FileNotFoundError(f"cannot resume: {run_dir} has no {SPLIT_FILE} (not a bricksort run?)")
