@@ -176,7 +176,7 @@ def _summary(
             "files": sum(len(g.items) for g in exact),
             "redundant_copies": sum(len(g.items) - 1 for g in exact),
             "cross_class_groups": sum(g.cross_class for g in exact),
-            "examples": [[dataset.relative_path(i.path) for i in g.items] for g in exact[:EXAMPLES]],
+            "examples": [[dataset.relative(i) for i in g.items] for g in exact[:EXAMPLES]],
         },
         "near_duplicates": {
             "threshold": config.duplicates.near_threshold,
@@ -187,7 +187,7 @@ def _summary(
             "similar_crop_pairs": len(findings.crop_pairs),
             "identical_frame_pairs": len(findings.frame_pairs),
             "cross_class_lookalike_pairs": len(findings.lookalikes()),
-            "examples": [[dataset.relative_path(i.path) for i in g.items] for g in near[:EXAMPLES]],
+            "examples": [[dataset.relative(i) for i in g.items] for g in near[:EXAMPLES]],
         },
         "label_conflicts": {
             "identical_rms": config.duplicates.identical_rms,
@@ -196,9 +196,9 @@ def _summary(
                 {
                     "kind": c.kind,
                     "frame_rms": round(c.rms, 3),
-                    "first": dataset.relative_path(c.first.path),
+                    "first": dataset.relative(c.first),
                     "first_label": c.first.label,
-                    "second": dataset.relative_path(c.second.path),
+                    "second": dataset.relative(c.second),
                     "second_label": c.second.label,
                 }
                 for c in findings.conflicts

@@ -71,9 +71,9 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _check_class_name(name: str, where: Path) -> str:
+def _check_class_name(name: str, where: Path) -> None:
     try:
-        return validate_id(name, "class name")
+        validate_id(name, "class name")
     except ValueError as exc:
         raise DatasetError(f"{where}: {exc}") from None
 

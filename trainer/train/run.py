@@ -413,7 +413,8 @@ def _forget_new_run(run_dir: Path) -> None:
 
 def _check_usable(data: TrainingData, train: list[ImageItem], val: list[ImageItem], skipped: list[tuple[ImageItem, str]]) -> None:
     """UnusableDataError, naming the unreadable files, when what is left cannot train or validate."""
-    empty = [label for label in data.classes if not any(item.label == label for item in train)]
+    present = {item.label for item in train}
+    empty = [label for label in data.classes if label not in present]
     problems = [f"class {label} has no readable training image" for label in empty]
     if not val:
         problems.append("the validation split has no readable image")
