@@ -1,12 +1,13 @@
 """Loading datasets: plain class folders, the captures layout, and clear errors for bad folders."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
 import pytest
 
-from device.capture.manifest import CaptureRecord, ManifestWriter
+from device.capture.manifest import MANIFEST_NAME, CaptureRecord, ManifestWriter
 from tiny_brick_photos import brick_photo, write_class_folders, write_rgb
 from trainer.data.dataset import DatasetError, dataset_fingerprint, load_dataset
 
@@ -100,6 +101,19 @@ def test_every_unsafe_class_name_is_named_at_once(tmp_path):
         write_rgb(root / bad_name / "x.jpg", brick_photo("wide", (30, 30, 200), (48, 48)))
     with pytest.raises(DatasetError) as caught:
         load_dataset(root)
+    assert "'red brick'" in str(caught.value) and "'3001;rm'" in str(caught.value)
+
+
+def test_every_unsafe_part_id_in_hand_edited_manifests_is_named_at_once(tmp_path):
+    writer = ManifestWriter(tmp_path / "captures")
+    ok, jpeg = cv2.imencode(".jpg", brick_photo("wide", (200, 40, 40), (48, 48)))
+    writer.write_image(CaptureRecord(part="3001", session="s1", view=0, angle_deg=0.0), jpeg.tobytes())
+    manifest = next((tmp_path / "captures").glob(f"*/*/{MANIFEST_NAME}"))
+    with manifest.open("a", encoding="utf-8") as f:
+        for bad_id in ("red brick", "3001;rm"):
+            f.write(json.dumps({"part": bad_id, "session": "s1", "view": 1, "angle_deg": 0.0, "file": "3001/s1/0001.jpg"}) + "\n")
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(tmp_path / "captures")
     assert "'red brick'" in str(caught.value) and "'3001;rm'" in str(caught.value)
 
 

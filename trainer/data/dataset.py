@@ -71,18 +71,24 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _check_class_name(name: str, where: Path) -> None:
-    try:
-        validate_id(name, "class name")
-    except ValueError as exc:
-        raise DatasetError(f"{where}: {exc}") from None
+def _check_class_names(names: dict[str, Path]) -> None:
+    """Refuse every unsafe class name at once (name -> where it was found): renaming them is one job."""
+    refused = []
+    for name, where in names.items():
+        try:
+            validate_id(name, "class name")
+        except ValueError as exc:
+            refused.append(f"{where}: {exc}")
+    if refused:
+        raise DatasetError("; ".join(refused))
 
 
 def _load_captures(root: Path) -> tuple[list[ImageItem], list[Path], list[Path]]:
     items, missing = [], []
     listed = set()
-    for record in iter_records(root):
-        _check_class_name(record.part, root / record.part)
+    records = list(iter_records(root))
+    _check_class_names({record.part: root / record.part for record in records})
+    for record in records:
         path = root / record.file
         listed.add(path)
         if path.is_file():
@@ -99,14 +105,7 @@ def _load_captures(root: Path) -> tuple[list[ImageItem], list[Path], list[Path]]
 def _load_folders(root: Path) -> tuple[list[ImageItem], list[Path], list[str], list[Path]]:
     items, ignored, classes, missing = [], [], [], []
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    refused = []
-    for folder in folders:
-        try:
-            _check_class_name(folder.name, folder)
-        except DatasetError as exc:
-            refused.append(str(exc))
-    if refused:  # every bad name at once: renaming them is one job
-        raise DatasetError("; ".join(refused))
+    _check_class_names({folder.name: folder for folder in folders})
     for folder in folders:
         label = folder.name
         classes.append(label)
