@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from trainer.data.dataset import ImageItem, item_sha256s
 from trainer.tflite.forward import FrozenForward
-from trainer.train.augment import turntable_augmentation
+from trainer.train.augment import AUGMENTATION_VERSION, turntable_augmentation
 from trainer.train.bottlenecks import Bottlenecks, cache_key, load_array, load_crops, save_array
 from trainer.train.config import TrainConfig
 from trainer.train.int8_stem import Int8Stem, int8_version
@@ -74,10 +74,10 @@ def augmented_copies(
     """Stem outputs of `config.augment_copies` augmented versions of every item (all
     readable; `crops()`, when given, yields their crops), one array per copy. Each copy is
     cached as one file keyed by the items' content in order, the augmentation settings, the
-    seed and the copy's number."""
+    seed, the copy's number and `AUGMENTATION_VERSION`."""
     folder = config.cache_dir / cache_key(config, identity) / "copies"
     recipe = json.dumps(
-        [item_sha256s(items), config.seed, config.augment_strength, config.colour_augment, config.allow_flip]
+        [item_sha256s(items), config.seed, config.augment_strength, config.colour_augment, config.allow_flip, AUGMENTATION_VERSION]
     )
     paths = [folder / f"{hashlib.sha256(f'{recipe}/{copy}'.encode()).hexdigest()[:24]}.npy" for copy in range(config.augment_copies)]
     copies = [load_array(path) for path in paths]
