@@ -59,8 +59,9 @@ class RandomPose(keras.layers.Layer):
     """Random turn, zoom and shift of a batch in one bilinear resampling with reflected edges.
 
     The same ranges as Keras' RandomRotation(rotation), RandomZoom(zoom) and
-    RandomTranslation(shift, shift) in a row, at a third of their time, and each image is
-    interpolated once instead of three times, so it blurs less. `rotation` is a fraction of a
+    RandomTranslation(shift, shift) in a row, in less than half their time
+    (`benchmarks/bench_augment.py`), and each image is interpolated once instead of three
+    times, so it blurs less. `rotation` is a fraction of a
     full turn either way, `zoom` of the image's size, `shift` of its height and width."""
 
     def __init__(self, rotation: float, zoom: float, shift: float, seed: int | None = None, **kwargs) -> None:
