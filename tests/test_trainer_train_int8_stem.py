@@ -87,12 +87,13 @@ def test_under_mixed_precision_the_int8_stem_is_still_built_as_export_builds_it(
 
 
 def test_the_int8_version_is_cached_for_the_same_images_and_calibration(base, classifier, stem_bytes):
-    from trainer.data.dataset import load_dataset
+    from trainer.data.dataset import item_sha256s, load_dataset
     from trainer.train.int8_stem import Int8Stem, int8_version
 
     _, _, crops = classifier
     config = tiny_config(base, name="int8-cache")
     items = [item for item in load_dataset(config.data_root).items if item.path.name != "corrupt.jpg"]
+    sha256s = item_sha256s(items[:6])
     builds = []
 
     def build() -> bytes:
@@ -100,7 +101,7 @@ def test_the_int8_version_is_cached_for_the_same_images_and_calibration(base, cl
         return stem_bytes
 
     def version(calibration):
-        return int8_version(items[:6], lambda: crops[:6], Int8Stem(calibration, build), config, "stem-x")
+        return int8_version(sha256s, lambda: crops[:6], Int8Stem(calibration, build), config, "stem-x")
 
     first = version(items[6:10])
     np.testing.assert_array_equal(version(items[6:10]), first)

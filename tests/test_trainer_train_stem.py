@@ -4,6 +4,7 @@ the layers above the cut."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -166,6 +167,30 @@ def test_a_cached_phase_2_runs_from_the_stem_cache_its_copies_and_its_int8_versi
     assert len(list(stem_caches[0].glob("??/*.npy"))) == len(readable)
 
 
+def test_a_run_crops_each_training_image_once_for_both_phases(base, monkeypatch):
+    """Phase 1's pass through the stem hands its crops to phase 2's augmented copies."""
+    from trainer.train import bottlenecks, run_training
+
+    cropped: list[Path] = []
+    original = bottlenecks.load_crop
+
+    def counting(item, size_hw, margin):
+        cropped.append(item.path)
+        return original(item, size_hw, margin)
+
+    monkeypatch.setattr(bottlenecks, "load_crop", counting)
+    config = tiny_config(
+        base, name="one-crop", epochs=1, fine_tune_epochs=1, fine_tune_layers=30, augment_copies=1,
+        cache_dir=base / "cache-one-crop" / "bottlenecks",  # cold: nothing cropped or copied before
+    )
+    run_training(config)
+    split = json.loads((config.run_dir / "split.json").read_text())
+    train = [(config.data_root / entry["path"]).resolve() for entry in split["train"] if not entry["path"].endswith("corrupt.jpg")]
+    assert sorted(path for path in cropped if path in set(train)) == sorted(train)
+    copies = [folder / "copies" for folder in config.cache_dir.iterdir() if "-stem-" in folder.name]
+    assert [len(list(folder.glob("*.npy"))) for folder in copies] == [1]  # the copy was made, from those crops
+
+
 def test_before_a_cached_phase_2_the_head_trains_on_the_stem_cache_through_the_top(base):
     from trainer.train.bottlenecks import compute_bottlenecks, load_crop
     from trainer.train.model import calibrate_batch_norm
@@ -175,7 +200,7 @@ def test_before_a_cached_phase_2_the_head_trains_on_the_stem_cache_through_the_t
     data = prepare_run(config)
     features = build_feature_extractor(config)
     calibrate_batch_norm(features, np.stack([load_crop(item, config.input_hw, config.margin) for item in data.split.val]))
-    train, val = _head_features(data, features, config, "unused")
+    train, val, _ = _head_features(data, features, config, "unused")
     direct = compute_bottlenecks(data.split.val, FrozenForward(features, expected_inputs=0), replace(config, cache_dir=base / "cache-direct"), "full")
     assert [item.path for item in val.items] == [item.path for item in direct.items]
     assert np.abs(direct.features).max() > 0.1  # calibrated: features of a usable size

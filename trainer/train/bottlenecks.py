@@ -96,6 +96,8 @@ class Bottlenecks:
     features: np.ndarray  # (len(items), feature_dim) float32
     skipped: list[tuple[ImageItem, str]]  # (item, reason)
     computed: int  # vectors computed now (the rest came from the cache)
+    sha256s: list[str]  # content hash of each of `items`: later caches key on them without reading the files again
+    crops: np.ndarray | None = None  # (len(items), h, w, 3) uint8 model inputs, when asked for and all were cropped now
 
 
 def load_crop(item: ImageItem, size_hw: tuple[int, int], margin: float) -> np.ndarray:
@@ -147,9 +149,12 @@ def compute_bottlenecks(
     config: TrainConfig,
     extractor_id: str,
     progress: bool = True,
+    keep_crops: bool = False,
 ) -> Bottlenecks:
     """Features of `items` through `features` (the frozen extractor or stem), from the cache
-    where present; the rest are cropped in parallel and run through it in batches."""
+    where present; the rest are cropped in parallel and run through it in batches. With
+    `keep_crops`, a call that cropped every readable item keeps the crops in the result, so
+    work that needs them next (phase 2's augmented copies) does not crop them again."""
     cache = BottleneckCache(config.cache_dir / cache_key(config, extractor_id))
     workers = max(1, os.cpu_count() or 1)
     hashes = item_sha256s(items)
@@ -160,6 +165,7 @@ def compute_bottlenecks(
             vectors[index] = cached
     missing = [index for index in range(len(items)) if index not in vectors]
     skipped: dict[int, str] = {}
+    crops: dict[int, np.ndarray] = {}
 
     def crop(index: int) -> tuple[int, np.ndarray | None]:
         try:
@@ -174,9 +180,11 @@ def compute_bottlenecks(
             chunk = [pair for pair in pool.map(crop, missing[start : start + config.batch_size]) if pair[1] is not None]
             if chunk:
                 batch = np.stack([image for _, image in chunk]).astype(np.float32)
-                for (index, _), vector in zip(chunk, features(batch)):
+                for (index, image), vector in zip(chunk, features(batch)):
                     vectors[index] = vector
                     cache.put(hashes[index], vector)
+                    if keep_crops:
+                        crops[index] = image
             bar.update(min(config.batch_size, len(missing) - start))
     bar.close()
     kept = sorted(vectors)
@@ -185,4 +193,6 @@ def compute_bottlenecks(
         features=np.stack([vectors[i] for i in kept]).astype(np.float32) if kept else np.zeros((0, 0), np.float32),
         skipped=[(items[i], skipped[i]) for i in sorted(skipped)],
         computed=len(missing) - len(skipped),
+        sha256s=[hashes[i] for i in kept],
+        crops=np.stack([crops[i] for i in kept]) if kept and len(crops) == len(kept) else None,
     )

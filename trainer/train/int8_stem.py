@@ -79,14 +79,15 @@ def run_int8(model: bytes, crops: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 def int8_version(
-    items: list[ImageItem], crops: Callable[[], np.ndarray], stem: Int8Stem, config: TrainConfig, identity: str
+    sha256s: list[str], crops: Callable[[], np.ndarray], stem: Int8Stem, config: TrainConfig, identity: str
 ) -> np.ndarray:
-    """The int8 stem's output for every item (all readable; `crops()` gives their uint8 crops),
-    cached as one file keyed by the items and the calibration items, in order."""
-    recipe = json.dumps([item_sha256s(items), item_sha256s(stem.calibration)])
+    """The int8 stem's output for every image (all readable, `sha256s` their content hashes;
+    `crops()` gives their uint8 crops), cached as one file keyed by the images and the
+    calibration items, in order."""
+    recipe = json.dumps([sha256s, item_sha256s(stem.calibration)])
     path = config.cache_dir / cache_key(config, identity) / "int8" / f"{hashlib.sha256(recipe.encode()).hexdigest()[:24]}.npy"
     cached = load_array(path)
-    if cached is not None and len(cached) == len(items):
+    if cached is not None and len(cached) == len(sha256s):
         return cached
     print("phase 2 int8 versions: quantising the frozen layers as export will...")
     version = run_int8(stem.build(), crops(), config.batch_size)

@@ -86,6 +86,16 @@ class TrainingData:
         return np.array([index[item.label] for item in items], dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class StemPass:
+    """Phase 1's pass through the stem (the costly early layers), handed to phase 2 in the same
+    process so it neither reads the activations back from the cache nor crops the images again."""
+
+    identity: str  # `stem_id` of the stem that made them
+    train: Bottlenecks
+    val: Bottlenecks
+
+
 def class_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
     """Inverse-frequency weights (mean 1 over the samples) so a rare class counts as much as a common one."""
     counts = np.bincount(labels, minlength=num_classes)
@@ -238,32 +248,38 @@ def _readable(item: ImageItem) -> bool:
     return True
 
 
-def _head_features(data: TrainingData, features: keras.Model, config: TrainConfig, extractor_id: str) -> tuple[Bottlenecks, Bottlenecks]:
+def _head_features(
+    data: TrainingData, features: keras.Model, config: TrainConfig, extractor_id: str
+) -> tuple[Bottlenecks, Bottlenecks, StemPass | None]:
     """Phase 1's pooled features of the training and validation items. When a cached phase 2
     follows, they are its stem activations (cached) run through the top layers: one pass of
-    the costly early layers then serves both phases."""
+    the costly early layers then serves both phases, and it is returned for phase 2."""
     sides = (data.train_items, data.split.val)
     if not (config.fine_tune_epochs and config.fine_tune_input == "cached"):
         forward = FrozenForward(features, expected_inputs=sum(map(len, sides)))
-        return tuple(compute_bottlenecks(items, forward, config, extractor_id) for items in sides)
+        train, val = (compute_bottlenecks(items, forward, config, extractor_id) for items in sides)
+        return train, val, None
     from trainer.train.stem import stem_id
 
     cut, stem, top = split_at_stem(features, config.fine_tune_layers)
     identity = stem_id(cut, stem)
     expected = sum(map(len, sides))
     stem_forward, top_forward = FrozenForward(stem, expected), FrozenForward(top, expected)
-    pooled = []
-    for items in sides:
-        activations = compute_bottlenecks(items, stem_forward, config, identity)
-        pooled.append(replace(activations, features=batched_inference(top_forward, activations.features, config.batch_size)))
-    return tuple(pooled)
+    # Phase 2 makes its augmented copies from the training crops: keep them if cut now.
+    train = compute_bottlenecks(sides[0], stem_forward, config, identity, keep_crops=True)
+    val = compute_bottlenecks(sides[1], stem_forward, config, identity)
+    train_pooled, val_pooled = (
+        replace(side, features=batched_inference(top_forward, side.features, config.batch_size), crops=None) for side in (train, val)
+    )
+    return train_pooled, val_pooled, StemPass(identity, train, val)
 
 
-def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list[ImageItem]:
-    """Phase 1: fit the head on cached bottleneck features. Returns the unreadable items."""
+def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> tuple[list[ImageItem], StemPass | None]:
+    """Phase 1: fit the head on cached bottleneck features. Returns the unreadable items and,
+    when a cached phase 2 follows, the stem's pass for it."""
     model, features, head = build_classifier(config, len(data.classes))
     extractor_id = _prepare_extractor(model, features, head, data, config)
-    train, val = _head_features(data, features, config, extractor_id)
+    train, val, stem_pass = _head_features(data, features, config, extractor_id)
     skipped = train.skipped + val.skipped
     _check_usable(data, train.items, val.items, skipped)
     _write_skipped(config.run_dir, data.split.root, skipped)
@@ -295,15 +311,21 @@ def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> list
         head.load_weights(config.run_dir / BEST_HEAD_WEIGHTS)
         save_full_best(model, config.run_dir)
     state.finish(PHASE_HEAD, config.run_dir)
-    return [item for item, _ in skipped]
+    return [item for item, _ in skipped], stem_pass
 
 
 def fine_tune(
-    data: TrainingData, config: TrainConfig, state: RunState, unreadable: set[Path], strategy: tf.distribute.Strategy
+    data: TrainingData,
+    config: TrainConfig,
+    state: RunState,
+    unreadable: set[Path],
+    strategy: tf.distribute.Strategy,
+    stem_pass: StemPass | None = None,
 ) -> None:
     """Phase 2: unfreeze the backbone's top layers and fit them with the head, starting from the
-    best checkpoint, on cached stem activations or on freshly augmented images
-    (`config.fine_tune_input`); under `strategy`, in mixed precision where hardware allows."""
+    best checkpoint, on cached stem activations (`stem_pass`, phase 1's, when it matches) or on
+    freshly augmented images (`config.fine_tune_input`); under `strategy`, in mixed precision
+    where hardware allows."""
     from trainer.train.multi_worker_fit import multi_worker_fit
     from trainer.train.strategy import mixed_precision_policy
 
@@ -317,7 +339,7 @@ def fine_tune(
             model.load_weights(config.run_dir / BEST_WEIGHTS)
             unfreeze_top(features, config.fine_tune_layers, from_scratch=config.weights == "none")
             if config.fine_tune_input == "cached":
-                trained, train_input, val_input, y_train = _stem_inputs(model, features, data, config, train_items, val_items)
+                trained, train_input, val_input, y_train = _stem_inputs(model, features, data, config, train_items, val_items, stem_pass)
             else:
                 trained, train_input, val_input, y_train = _image_inputs(model, data, config, train_items, val_items)
             trained.compile(
@@ -366,17 +388,23 @@ def _stem_inputs(
     config: TrainConfig,
     train_items: list[ImageItem],
     val_items: list[ImageItem],
+    stem_pass: StemPass | None,
 ) -> tuple[keras.Model, object, object, np.ndarray]:
-    """The top layers and the head, trained on cached stem activations (trainer.train.stem)."""
+    """The top layers and the head, trained on cached stem activations (trainer.train.stem):
+    `stem_pass`'s when it is of this stem and these images, else read from the cache."""
     from trainer.train.stem import VersionBatches, stem_id, training_versions
 
     int8 = _int8_stem(model, data, config) if config.int8_aware else None
     cut, stem, top = split_at_stem(features, config.fine_tune_layers)
     identity = stem_id(cut, stem)
     stem_forward = FrozenForward(stem, expected_inputs=len(val_items) + (1 + config.augment_copies) * len(train_items))
-    train = compute_bottlenecks(train_items, stem_forward, config, identity)
-    val = compute_bottlenecks(val_items, stem_forward, config, identity)
+    if stem_pass and (stem_pass.identity, stem_pass.train.items, stem_pass.val.items) == (identity, train_items, val_items):
+        train, val = stem_pass.train, stem_pass.val
+    else:
+        train = compute_bottlenecks(train_items, stem_forward, config, identity, keep_crops=True)
+        val = compute_bottlenecks(val_items, stem_forward, config, identity)
     versions = training_versions(train, stem_forward, config, identity, int8)
+    train.crops = None  # they have served: ~0.6 GB for turntable-10 with its renders, freed before the fit
     y_train, y_val = data.labels(train.items), data.labels(val.items)
     print(f"phase 2 trains above {cut} on cached activations {versions.shape[2:]}: {len(versions)} version(s) of each training image")
     weights = class_weights(y_train, len(data.classes)) if config.class_weights else None
@@ -465,12 +493,14 @@ def run_training(config: TrainConfig) -> Path:
 
 def _train_phases(data: TrainingData, config: TrainConfig, strategy: tf.distribute.Strategy) -> None:
     state = RunState.load(config.run_dir)
+    stem_pass = None
     if state.needs(PHASE_HEAD, config.epochs):
-        unreadable = {item.path for item in train_head(data, config, state)}
+        skipped, stem_pass = train_head(data, config, state)
+        unreadable = {item.path for item in skipped}
     else:
         unreadable = _read_skipped(config.run_dir, data.split.root)
     # Phase 2 has no early stopping, so a finished phase 2 ran all its epochs and a resume that
     # asks for more continues it (phase 1 never reruns after it: its cached features come from
     # the backbone phase 2 has changed since).
     if state.epochs_done.get(PHASE_FINE_TUNE, 0) < config.fine_tune_epochs:
-        fine_tune(data, config, state, unreadable, strategy)
+        fine_tune(data, config, state, unreadable, strategy, stem_pass)

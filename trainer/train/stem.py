@@ -50,11 +50,12 @@ def training_versions(
     `stem_id`), their augmented copies, then with `int8` their int8 version
     (`trainer.train.int8_stem`). Memory: that many times the images times the activation
     (25.6 KB per image above MobileNetV2's block_5_add at 160x160). The images are cropped
-    at most once for all the versions the cache lacks."""
-    crops = crops_once(plain.items, config)
-    versions = [plain.features, *augmented_copies(plain.items, stem, config, identity, crops)]
+    at most once for all the versions the cache lacks, and not at all when `plain` kept its
+    crops (`compute_bottlenecks(keep_crops=True)`)."""
+    crops = crops_once(plain.items, config) if plain.crops is None else lambda: plain.crops
+    versions = [plain.features, *augmented_copies(plain.items, stem, config, identity, crops, plain.sha256s)]
     if int8 is not None:
-        versions.append(int8_version(plain.items, crops, int8, config, identity))
+        versions.append(int8_version(plain.sha256s, crops, int8, config, identity))
     return np.stack(versions)
 
 
@@ -70,14 +71,15 @@ def augmented_copies(
     config: TrainConfig,
     identity: str,
     crops: Callable[[], np.ndarray] | None = None,
+    sha256s: list[str] | None = None,
 ) -> list[np.ndarray]:
     """Stem outputs of `config.augment_copies` augmented versions of every item (all
     readable; `crops()`, when given, yields their crops), one array per copy. Each copy is
-    cached as one file keyed by the items' content in order, the augmentation settings, the
-    seed, the copy's number and `AUGMENTATION_VERSION`."""
+    cached as one file keyed by the items' content in order (`sha256s`, when given, are their
+    hashes), the augmentation settings, the seed, the copy's number and `AUGMENTATION_VERSION`."""
     folder = config.cache_dir / cache_key(config, identity) / "copies"
     recipe = json.dumps(
-        [item_sha256s(items), config.seed, config.augment_strength, config.colour_augment, config.allow_flip, AUGMENTATION_VERSION]
+        [sha256s or item_sha256s(items), config.seed, config.augment_strength, config.colour_augment, config.allow_flip, AUGMENTATION_VERSION]
     )
     paths = [folder / f"{hashlib.sha256(f'{recipe}/{copy}'.encode()).hexdigest()[:24]}.npy" for copy in range(config.augment_copies)]
     copies = [load_array(path) for path in paths]
