@@ -36,6 +36,22 @@ def recogniser(tmp_path_factory):
     return Recogniser(loaded.model, loaded.input_hw, loaded.margin, THRESHOLD)
 
 
+def test_a_recogniser_warms_up_on_one_crop_of_its_model_s_input_size():
+    class Recording:
+        labels = LABELS
+
+        def __init__(self):
+            self.calls = []
+
+        def probabilities(self, crops):
+            self.calls.append([crop.shape for crop in crops])
+            return [[1.0, 0.0, 0.0] for _ in crops]
+
+    model = Recording()
+    Recogniser(model, (24, 40), 0.1, THRESHOLD).warm_up()
+    assert model.calls == [[(24, 40, 3)]]
+
+
 def make_loop(
     tmp_path, recogniser, queue, *, jam=0, vanish_on=None, views=3, should_stop=lambda: False, table=None, frame_limit=None, **settings
 ):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from device.sort.fusion import Decision, decide, top_scores
-from device.vision.preprocess import model_input
+from device.vision.preprocess import model_input, warm_up
 
 if TYPE_CHECKING:
     from device.classifier.bundle import Bundle
@@ -48,6 +48,11 @@ class Recogniser:
         """Class index -> part id."""
         return list(self.model.labels)
 
+    def warm_up(self) -> None:
+        """Crop and classify a synthetic frame once, so that the first brick does not pay the
+        one-time costs (`device.vision.preprocess.warm_up`, the interpreter's first run)."""
+        self.model.probabilities([warm_up(self.input_hw, self.margin)])
+
     def recognise(self, frames: list[np.ndarray], earlier: Recognition | None = None) -> Recognition:
         """Crop each view exactly as the trainer did (`model_input`), classify all at once, fuse;
         with `earlier` (the same brick's first views), fuse those and the new `frames` together
@@ -61,12 +66,14 @@ class Recogniser:
 
 
 def recogniser_from_bundle(bundle: Bundle | str, num_threads: int | None = None) -> Recogniser:
-    """Load the bundle's classifier once (from a folder path, or a bundle already loaded) and
-    take margin, input size and threshold from its metadata."""
+    """Load the bundle's classifier once (from a folder path, or a bundle already loaded), take
+    margin, input size and threshold from its metadata, and warm it up."""
     from device.classifier.bundle import Bundle, load_bundle
     from device.classifier.classifier import Classifier
 
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     classifier = Classifier(bundle, num_threads=num_threads)
     meta = bundle.metadata
-    return Recogniser(classifier, meta.input_hw, meta.crop_margin, meta.reject_threshold)
+    recogniser = Recogniser(classifier, meta.input_hw, meta.crop_margin, meta.reject_threshold)
+    recogniser.warm_up()
+    return recogniser
