@@ -13,12 +13,11 @@ AUTO_METADATA = {"ExposureTime": 12345, "AnalogueGain": 2.5, "ColourGains": (1.9
 
 
 class FakeRequest:
-    def __init__(self, array: np.ndarray, metadata: dict) -> None:
-        self.array, self.metadata, self.released = array, metadata, False
+    def __init__(self, array: np.ndarray, metadata: dict, lores: np.ndarray | None = None) -> None:
+        self.array, self.metadata, self.lores, self.released = array, metadata, lores, False
 
     def make_array(self, stream: str) -> np.ndarray:
-        assert stream == "main"
-        return self.array
+        return {"main": self.array, "lores": self.lores}[stream]
 
     def get_metadata(self) -> dict:
         return dict(self.metadata)
@@ -29,6 +28,21 @@ class FakeRequest:
 
 # Memory order of each 24-bit format, as libcamera names them (by register order).
 MEMORY_ORDER = {"RGB888": "BGR", "BGR888": "RGB"}
+SCENE = {"R": 30, "G": 20, "B": 10}
+
+
+def padded_i420(rgb: np.ndarray, stride: int) -> np.ndarray:
+    """`rgb` as the ISP lays out a YUV420 stream: Y, then U, then V planes, each row padded
+    to `stride` bytes (chroma rows to stride / 2), read as (height * 3/2, stride)."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    flat = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+    luma = flat[: height * width].reshape(height, width)
+    chroma = [flat[height * width + i * height * width // 4 :][: height * width // 4].reshape(height // 2, width // 2) for i in (0, 1)]
+    planes = [np.pad(luma, ((0, 0), (0, stride - width)))]
+    planes += [np.pad(plane, ((0, 0), (0, stride // 2 - width // 2))).reshape(height // 4, stride) for plane in chroma]
+    return np.concatenate(planes)
 
 
 class FakePicamera2:
@@ -43,8 +57,8 @@ class FakePicamera2:
         self.requests: list[FakeRequest] = []
         self.instances.append(self)
 
-    def create_still_configuration(self, main: dict, **kwargs: object) -> dict:
-        return {"main": main, **kwargs}
+    def create_still_configuration(self, main: dict, lores: dict | None = None, **kwargs: object) -> dict:
+        return {"main": main, **({"lores": lores} if lores else {}), **kwargs}
 
     def configure(self, configuration: dict) -> None:
         self.calls.append(("configure", configuration))
@@ -63,13 +77,20 @@ class FakePicamera2:
         return metadata
 
     def capture_request(self) -> FakeRequest:
-        main = self.calls[0][1]["main"]
+        configuration = self.calls[0][1]
+        main = configuration["main"]
         width, height = main["size"]
-        scene = {"R": 30, "G": 20, "B": 10}
         array = np.zeros((height, width, 3), np.uint8)
         for channel, name in enumerate(MEMORY_ORDER[main["format"]]):
-            array[..., channel] = scene[name]
-        request = FakeRequest(array, self.capture_metadata())
+            array[..., channel] = SCENE[name]
+        lores = None
+        if "lores" in configuration:
+            assert configuration["lores"]["format"] == "YUV420"
+            small_width, small_height = configuration["lores"]["size"]
+            scene = np.empty((small_height, small_width, 3), np.uint8)
+            scene[:] = (SCENE["R"], SCENE["G"], SCENE["B"])
+            lores = padded_i420(scene, stride=-(-small_width // 64) * 64)  # rows padded to 64 bytes, as reported on Pis
+        request = FakeRequest(array, self.capture_metadata(), lores)
         self.requests.append(request)
         return request
 
@@ -97,7 +118,11 @@ def test_frames_arrive_in_rgb_order_straight_from_the_isp(fake_module: types.Mod
         frame = camera.read()
     picam = fake_module.Picamera2.instances[0]
     assert picam.camera_num == 1
-    assert picam.calls[0] == ("configure", {"main": {"size": (32, 24), "format": "BGR888"}, "buffer_count": 2})
+    assert picam.calls[0] == (
+        "configure",
+        # The preview stream at its default 320x240, no larger than the frame.
+        {"main": {"size": (32, 24), "format": "BGR888"}, "lores": {"size": (32, 24), "format": "YUV420"}, "buffer_count": 2},
+    )
     assert frame.image.shape == (24, 32, 3)
     assert tuple(frame.image[5, 5]) == (30, 20, 10)  # the scene's R, G, B
     assert frame.image is picam.requests[0].array  # no copy or swap of our own
@@ -153,3 +178,39 @@ def test_camera_that_will_not_open_is_named(fake_module: types.ModuleType) -> No
     fake_module.Picamera2 = no_camera
     with pytest.raises(CameraError, match="picamera2 could not open camera 2"):
         PiCamera2Camera(PiCamera2Config(camera_index=2), module=fake_module).open()
+
+
+def test_previews_come_from_the_isp_s_small_yuv_stream_as_rgb(fake_module: types.ModuleType) -> None:
+    config = PiCamera2Config(size=(64, 48), preview_size=(20, 12))
+    with PiCamera2Camera(config, module=fake_module) as camera:
+        preview = camera.read_preview()
+        frame = camera.read()
+    picam = fake_module.Picamera2.instances[0]
+    assert picam.calls[0][1]["lores"] == {"size": (20, 12), "format": "YUV420"}
+    assert preview.image.shape == (12, 20, 3) and frame.image.shape == (48, 64, 3)
+    assert preview.image.flags.c_contiguous
+    # Rows came padded to 64 bytes; the colour survives the YUV round trip.
+    assert np.abs(preview.image.astype(int) - (30, 20, 10)).max() <= 2
+    assert preview.metadata["Lux"] == 400.0
+    assert all(request.released for request in picam.requests)
+
+
+def test_without_a_preview_stream_previews_are_full_frames(fake_module: types.ModuleType) -> None:
+    config = PiCamera2Config.from_spec("preview=off,size=32x24")
+    assert config.preview_size is None
+    with PiCamera2Camera(config, module=fake_module) as camera:
+        preview = camera.read_preview()
+    picam = fake_module.Picamera2.instances[0]
+    assert "lores" not in picam.calls[0][1]
+    assert preview.image.shape == (24, 32, 3)
+
+
+def test_preview_sizes_are_parsed_and_checked() -> None:
+    from device.cameras import CameraSpecError
+
+    assert PiCamera2Config.from_spec("preview=160x120").preview_size == (160, 120)
+    assert PiCamera2Config.from_spec("size=200x100").lores_size == (200, 100)  # the default, no larger than the frame
+    with pytest.raises(CameraSpecError, match="preview size must be two even numbers"):
+        PiCamera2Config.from_spec("preview=161x120")
+    with pytest.raises(CameraSpecError, match="preview='big' is not valid: expected WIDTHxHEIGHT or off"):
+        PiCamera2Config.from_spec("preview=big")

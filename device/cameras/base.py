@@ -31,7 +31,7 @@ class Frame:
 
 
 class Camera(ABC):
-    """A source of RGB frames: `open()`, `read()`, `lock_exposure()`, `close()`.
+    """A source of RGB frames: `open()`, `read()` (and `read_preview()`), `lock_exposure()`, `close()`.
 
     Use it as a context manager (`with make_camera(spec) as cam:`). Subclasses implement the
     `_open`, `_read`, `_lock_exposure` and `_close` hooks; this class keeps the open/closed
@@ -66,6 +66,13 @@ class Camera(ABC):
         """The next frame. Raises EndOfStream when a finite source is exhausted."""
         self._require_open("read")
         return self._read()
+
+    def read_preview(self) -> Frame:
+        """A frame for watching the table (is a brick there, has it settled?), possibly smaller
+        than `read()`'s: a camera with a cheap low-resolution stream (picamera2's `lores`,
+        scaled by the ISP) returns that; the others return `read()`'s frame."""
+        self._require_open("read")
+        return self._read_preview()
 
     def lock_exposure(self) -> dict[str, Any]:
         """Fix exposure and white balance so consecutive frames match; returns the locked controls.
@@ -104,6 +111,9 @@ class Camera(ABC):
 
     @abstractmethod
     def _read(self) -> Frame: ...
+
+    def _read_preview(self) -> Frame:
+        return self._read()
 
     @abstractmethod
     def _lock_exposure(self) -> dict[str, Any]: ...

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from device.cameras.base import Camera, Frame
 from device.cameras.errors import CameraError, CameraSpecError
 from device.cameras.registry import parse_options, register_camera
 
 LOCKED_CONTROLS = ("ExposureTime", "AnalogueGain", "ColourGains")
 MAIN_FORMAT = "BGR888"  # R,G,B in memory (see PiCamera2Camera)
+# A Pi 4's ISP gives its low-resolution stream in YUV420 only (a Pi 5's in RGB too): planar
+# I420, read as (height * 3/2, stride) bytes, which OpenCV turns into RGB in one call.
+PREVIEW_FORMAT = "YUV420"
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class PiCamera2Config:
     analogue_gain: float | None = None
     colour_gains: tuple[float, float] | None = None  # (red, blue)
     settle_frames: int = 15
+    # (width, height) of the ISP's low-resolution `lores` stream that `read_preview()` returns
+    # (the sorter watches for bricks on it), at most `size`; None: previews are full frames.
+    preview_size: tuple[int, int] | None = (320, 240)
 
     def __post_init__(self) -> None:
         if self.camera_index < 0:
@@ -45,6 +53,16 @@ class PiCamera2Config:
             raise CameraSpecError(f"picamera2 colour gains must be two positive numbers (red, blue), got {self.colour_gains}")
         if self.settle_frames < 1:
             raise CameraSpecError(f"picamera2 settle_frames must be >= 1, got {self.settle_frames}")
+        if self.preview_size is not None and (len(self.preview_size) != 2 or min(self.preview_size) < 2 or any(side % 2 for side in self.preview_size)):
+            raise CameraSpecError(f"picamera2 preview size must be two even numbers of at least 2 (width, height), got {self.preview_size}")
+
+    @property
+    def lores_size(self) -> tuple[int, int] | None:
+        """The `lores` stream's (width, height): `preview_size`, no larger than the frame
+        (libcamera's rule), kept even (YUV420 halves both sides)."""
+        if self.preview_size is None:
+            return None
+        return tuple(min(preview, frame) // 2 * 2 for preview, frame in zip(self.preview_size, self.size))
 
     @property
     def fixed_controls(self) -> dict[str, Any]:
@@ -60,7 +78,7 @@ class PiCamera2Config:
 
     @classmethod
     def from_spec(cls, argument: str) -> "PiCamera2Config":
-        """`picamera2[:exposure=US,gain=G,colour_gains=R/B,size=WxH,index=N,settle=F]`."""
+        """`picamera2[:exposure=US,gain=G,colour_gains=R/B,size=WxH,index=N,settle=F,preview=WxH|off]`."""
         options = parse_options(argument, "picamera2")
         parsers = {
             "index": ("camera_index", int),
@@ -69,6 +87,7 @@ class PiCamera2Config:
             "gain": ("analogue_gain", float),
             "colour_gains": ("colour_gains", _pair("/", float)),
             "settle": ("settle_frames", int),
+            "preview": ("preview_size", _preview_size),
         }
         fields: dict[str, Any] = {}
         for key, text in options.items():
@@ -80,6 +99,15 @@ class PiCamera2Config:
             except ValueError as exc:
                 raise CameraSpecError(f"picamera2 option {key}={text!r} is not valid: {exc}") from None
         return cls(**fields)
+
+
+def _preview_size(text: str) -> tuple[int, int] | None:
+    if text == "off":
+        return None
+    try:
+        return _pair("x", int)(text)
+    except ValueError:
+        raise ValueError("expected WIDTHxHEIGHT or off") from None
 
 
 def _pair(separator: str, kind: type) -> Any:
@@ -118,10 +146,10 @@ class PiCamera2Camera(Camera):
         except (RuntimeError, IndexError, OSError) as exc:
             raise CameraError(f"camera {self.name}: picamera2 could not open camera {self.config.camera_index}: {exc}") from exc
         try:
-            configuration = picam.create_still_configuration(
-                main={"size": tuple(self.config.size), "format": MAIN_FORMAT}, buffer_count=2
-            )
-            picam.configure(configuration)
+            streams = {"main": {"size": tuple(self.config.size), "format": MAIN_FORMAT}}
+            if self.config.lores_size is not None:
+                streams["lores"] = {"size": self.config.lores_size, "format": PREVIEW_FORMAT}
+            picam.configure(picam.create_still_configuration(**streams, buffer_count=2))
             picam.start()
         except Exception:
             picam.close()
@@ -146,6 +174,24 @@ class PiCamera2Camera(Camera):
         finally:
             request.release()
         return Frame(rgb, time.time(), metadata)
+
+    def _read_preview(self) -> Frame:
+        if self.config.lores_size is None:
+            return self._read()
+        import cv2
+
+        width, height = self.config.lores_size
+        request = self._picam.capture_request()
+        try:
+            planes = request.make_array("lores")  # (height * 3/2, stride): rows may be padded
+            metadata = dict(request.get_metadata())
+        finally:
+            request.release()
+        # OpenCV reads YUV as limited-range BT.601, the still configuration writes full range:
+        # previews come out a little more contrasty than frames, and are only ever compared
+        # with other previews.
+        rgb = cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)[:height, :width]
+        return Frame(np.ascontiguousarray(rgb), time.time(), metadata)
 
     def _lock_exposure(self) -> dict[str, Any]:
         fixed = self.config.fixed_controls

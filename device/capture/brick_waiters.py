@@ -51,13 +51,13 @@ class DetectorWaiter:
         self.detector: BackgroundDetector | None = None
 
     def presence(self, image: np.ndarray) -> Box | None:
-        """The brick's box in `image`, or None (needs the background learned)."""
+        """The brick's box in `image` (a preview frame), or None (needs the background learned)."""
         return self.detector.detect(image).box
 
     def __call__(self, number: int, total: int) -> None:
         if self.detector is None:
             self.say(f"Learning the empty turntable from {self.learn_frames} frames: keep it clear.")
-            frames = [self.camera.read().image for _ in range(self.learn_frames)]
+            frames = [self.camera.read_preview().image for _ in range(self.learn_frames)]
             self.detector = BackgroundDetector(frames, self.detector_config)
             self.settle = SettleTracker(self.settle_config, step_px=self.detector.box_step_px)
         else:

@@ -244,20 +244,20 @@ def run_capture(
 
 
 def wait_until_present(camera: Camera, presence: Detector, settle: SettleTracker, poll_s: float = 0.1) -> Frame:
-    """Read frames until `presence` sees a brick that `settle` says has come to rest (a hand
-    placing it moves); returns the frame that settled it."""
+    """Read preview frames (`Camera.read_preview`) until `presence` sees a brick that `settle`
+    says has come to rest (a hand placing it moves); returns the frame that settled it."""
     settle.reset()
     while True:
-        frame = camera.read()
+        frame = camera.read_preview()
         if settle.update(presence(frame.image)):
             return frame
         time.sleep(poll_s)
 
 
 def wait_until_clear(camera: Camera, presence: Detector, frames: int = 3, poll_s: float = 0.1) -> None:
-    """Read frames until `presence` has seen no brick in `frames` consecutive frames."""
+    """Read preview frames until `presence` has seen no brick in `frames` consecutive ones."""
     empty = 0
     while empty < frames:
-        empty = empty + 1 if presence(camera.read().image) is None else 0
+        empty = empty + 1 if presence(camera.read_preview().image) is None else 0
         if empty < frames:
             time.sleep(poll_s)

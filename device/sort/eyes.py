@@ -1,5 +1,9 @@
 """The sort loop's eyes: frames from the camera, the empty-table model, brick arrival and the clear-table check.
 
+Watching (the background, arrival, settling, the clear table) runs on the camera's preview
+frames (`Camera.read_preview`: picamera2's low-resolution stream, scaled by the ISP; full
+frames elsewhere); the views the model classifies are full frames (`grab`).
+
 The empty table is learned once and kept in a file beside the journal. A sorter restarted
 after a crash may find a brick still on the table; learning the background from that frame
 would make the brick invisible for good, so a saved background is reused when its frame size
@@ -14,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from device.cameras.base import Camera
+from device.cameras.base import Camera, Frame
 from device.vision.box import Box
 from device.vision.detector import BackgroundDetector, DetectorConfig, SettleConfig, SettleTracker
 
@@ -52,7 +56,7 @@ class Eyes:
         frames = self._saved_background()
         if frames is None:
             say(f"learning the empty turntable from {self.config.learn_frames} frames: keep it clear")
-            frames = [self.camera.read().image for _ in range(self.config.learn_frames)]
+            frames = [self.camera.read_preview().image for _ in range(self.config.learn_frames)]
             if self.background_file is not None:
                 tmp = self.background_file.with_name(self.background_file.name + ".tmp.npz")
                 np.savez_compressed(tmp, frames=np.stack(frames))
@@ -69,13 +73,13 @@ class Eyes:
                 frames = data["frames"]
         except (OSError, ValueError, KeyError):
             return None  # unreadable: learn again rather than refuse to sort
-        probe = self.camera.read().image
+        probe = self.camera.read_preview().image
         if frames.ndim != 4 or frames.shape[1:] != probe.shape or frames.dtype != np.uint8:
             return None
         return list(frames)
 
     def find(self, image: np.ndarray) -> Box | None:
-        """The brick's box in `image`, or None when the table is empty."""
+        """The brick's box in `image` (a preview frame), or None when the table is empty."""
         if self._detector is None:
             raise RuntimeError("learn_background() must run before the loop looks for bricks")
         return self._detector.detect(image).box
@@ -87,7 +91,7 @@ class Eyes:
         tracker = SettleTracker(self.config.settle, step_px=self._detector.box_step_px)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while not should_stop():
-            box = self.find(self.camera.read().image)
+            box = self.find(self.camera.read_preview().image)
             if tracker.update(box):
                 return box
             if deadline is not None and time.monotonic() > deadline:
@@ -95,15 +99,18 @@ class Eyes:
         return None
 
     def grab(self, not_before: float) -> np.ndarray:
-        """A frame taken at or after `not_before` (time.time()), dropping frames a live camera buffered earlier."""
-        frame = self.camera.read()
+        """A full frame taken at or after `not_before` (time.time()), dropping frames a live camera buffered earlier."""
+        return self._fresh(self.camera.read, not_before)
+
+    def table_clear(self) -> bool:
+        """True when `clear_frames` consecutive fresh preview frames show no brick."""
+        not_before = time.time()
+        return all(self.find(self._fresh(self.camera.read_preview, not_before)) is None for _ in range(self.config.clear_frames))
+
+    def _fresh(self, read: Callable[[], Frame], not_before: float) -> np.ndarray:
+        frame = read()
         for _ in range(self.config.max_stale_frames):
             if frame.timestamp >= not_before:
                 break
-            frame = self.camera.read()
+            frame = read()
         return frame.image
-
-    def table_clear(self) -> bool:
-        """True when `clear_frames` consecutive fresh frames show no brick."""
-        not_before = time.time()
-        return all(self.find(self.grab(not_before)) is None for _ in range(self.config.clear_frames))
