@@ -15,7 +15,7 @@ bundle accuracy on real photos from ../shared.
 4. render-to-photo: train on redparts-8/renders, evaluate the bundle on redparts-8/photos.
 Exports use force=True so every figure is measured; the gate's verdict is printed. Every run
 trains and exports in a fresh process, as `bricksort train` and `export` do (imports not timed),
-and reports that process's peak RSS.
+and reports that process's peak RSS and its time per stage (the run's timings.json, then export).
 With --splits-from EARLIER_OUT every run takes the split its namesake saved there, so a change
 (to the code, or to the machine) is measured on the same test images; new runs make their own.
 Those runs skip the duplicate search that makes a split, so their cold times leave it out
@@ -54,6 +54,7 @@ def _train_and_export_here(data: Path, out: Path, name: str, cache: Path, splits
     from trainer.export import export_bundle
     from trainer.export.gate import Int8AccuracyLossError, check_int8_accuracy
     from trainer.train import TrainConfig, run_training
+    from trainer.train.timings import TIMINGS_FILE
 
     run_dir, bundle_dir = out / "runs" / name, out / "bundles" / name
     saved = splits_from / "runs" / name / "split.json" if splits_from else None
@@ -63,10 +64,13 @@ def _train_and_export_here(data: Path, out: Path, name: str, cache: Path, splits
     shutil.rmtree(bundle_dir, ignore_errors=True)
     start = time.perf_counter()
     run_training(TrainConfig(data_root=data, run_dir=run_dir, cache_dir=cache, **overrides))
+    trained = time.perf_counter()
     bundle = export_bundle(run_dir, bundle_dir, force=True)
     seconds = time.perf_counter() - start
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
-    metrics = dict(bundle.metadata.metrics, bundle=str(bundle_dir), seconds=seconds, peak_rss_mb=peak_rss_mb)
+    stages = json.loads((run_dir / TIMINGS_FILE).read_text())[-1]["stages_s"]
+    stages["export"] = round(seconds - (trained - start), 2)
+    metrics = dict(bundle.metadata.metrics, bundle=str(bundle_dir), seconds=seconds, peak_rss_mb=peak_rss_mb, stages_s=stages)
     try:
         check_int8_accuracy(metrics["test_accuracy_float32"], metrics["test_accuracy_int8"])
         metrics["gate"] = "pass"
@@ -104,6 +108,9 @@ def main() -> None:
     results["turntable10_cold"], cold = train_and_export(turntable, args.out, "turntable10-cold", cache, args.splits_from)
     results["turntable10_warm"], warm = train_and_export(turntable, args.out, "turntable10-warm", cache, args.splits_from)
     print(f"turntable-10 train+export: cold {cold:.1f} s, warm {warm:.1f} s")
+    for run in ("cold", "warm"):
+        stages = results[f"turntable10_{run}"]["stages_s"]
+        print(f"  {run}: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stages.items()))
     int8 = {TrainConfig.seed: results["turntable10_warm"]["test_accuracy_int8"]}  # the runs above: the default seed
     for seed in args.seeds:
         name = f"turntable10_seed{seed}"

@@ -30,6 +30,14 @@ def test_run_folder_holds_everything_export_and_resume_need(run_dir):
     assert state["best_epoch"] == best["epoch"]
 
 
+def test_the_run_keeps_its_time_per_stage(run_dir):
+    (entry,) = json.loads((run_dir / "timings.json").read_text())  # one invocation: one entry
+    stages = entry["stages_s"]
+    assert list(stages) == ["split and data", "phase 1 features", "phase 1 fit", "other"]  # head only: no phase 2
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert sum(stages.values()) == pytest.approx(entry["total_s"], abs=0.05)
+
+
 def test_split_is_saved_and_disjoint(run_dir):
     split = json.loads((run_dir / "split.json").read_text())
     sides = {name: {entry["path"] for entry in split[name]} for name in ("train", "val", "test")}

@@ -5,6 +5,7 @@ with augmentation), all written to one run folder:
       config.json  split.json  labels.json     what the run is (export and --resume read them)
       state.json   best.weights.h5             best-by-val-loss checkpoint of the full model
       history.json curves.png tensorboard/<phase>/
+      timings.json                             wall time per stage of each invocation
       skipped.json                             unreadable images, listed and left out
       extra-left-out.json                      --extra-train images that repeat a held-out one
 """
@@ -41,6 +42,7 @@ from trainer.train.model import (
     unfreeze_top,
 )
 from trainer.train.schedule import fine_tune_scheduler
+from trainer.train.timings import TIMINGS_FILE, StageTimes
 
 if TYPE_CHECKING:  # int8_stem imports trainer.tflite, which imports this package's model
     import tensorflow as tf
@@ -275,12 +277,15 @@ def _head_features(
     return train_pooled, val_pooled, StemPass(identity, train, val)
 
 
-def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> tuple[list[ImageItem], StemPass | None]:
+def train_head(
+    data: TrainingData, config: TrainConfig, state: RunState, times: StageTimes
+) -> tuple[list[ImageItem], StemPass | None]:
     """Phase 1: fit the head on cached bottleneck features. Returns the unreadable items and,
     when a cached phase 2 follows, the stem's pass for it."""
     model, features, head = build_classifier(config, len(data.classes))
     extractor_id = _prepare_extractor(model, features, head, data, config)
-    train, val, stem_pass = _head_features(data, features, config, extractor_id)
+    with times.stage("phase 1 features"):
+        train, val, stem_pass = _head_features(data, features, config, extractor_id)
     skipped = train.skipped + val.skipped
     _check_usable(data, train.items, val.items, skipped)
     _write_skipped(config.run_dir, data.split.root, skipped)
@@ -297,17 +302,18 @@ def train_head(data: TrainingData, config: TrainConfig, state: RunState) -> tupl
     checkpoint = BestCheckpoint(head, config.run_dir, state, PHASE_HEAD, BEST_HEAD_WEIGHTS)
     callbacks = _callbacks(checkpoint, config, state, PHASE_HEAD, config.epochs)
     callbacks.append(keras.callbacks.EarlyStopping(patience=config.patience))
-    head.fit(
-        train.features,
-        y_train,
-        validation_data=(val.features, y_val),
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        initial_epoch=state.epochs_done.get(PHASE_HEAD, 0),
-        class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
-        callbacks=callbacks,
-        verbose=0,
-    )
+    with times.stage("phase 1 fit"):
+        head.fit(
+            train.features,
+            y_train,
+            validation_data=(val.features, y_val),
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            initial_epoch=state.epochs_done.get(PHASE_HEAD, 0),
+            class_weight=class_weights(y_train, len(data.classes)) if config.class_weights else None,
+            callbacks=callbacks,
+            verbose=0,
+        )
     if checkpoint.improved:
         head.load_weights(config.run_dir / BEST_HEAD_WEIGHTS)
         save_full_best(model, config.run_dir)
@@ -321,6 +327,7 @@ def fine_tune(
     state: RunState,
     unreadable: set[Path],
     strategy: tf.distribute.Strategy,
+    times: StageTimes,
     stem_pass: StemPass | None = None,
 ) -> None:
     """Phase 2: unfreeze the backbone's top layers and fit them with the head, starting from the
@@ -339,10 +346,11 @@ def fine_tune(
             model, features, _ = build_classifier(config, len(data.classes))
             model.load_weights(config.run_dir / BEST_WEIGHTS)
             unfreeze_top(features, config.fine_tune_layers, from_scratch=config.weights == "none")
-            if config.fine_tune_input == "cached":
-                trained, train_input, val_input, y_train = _stem_inputs(model, features, data, config, train_items, val_items, stem_pass)
-            else:
-                trained, train_input, val_input, y_train = _image_inputs(model, data, config, train_items, val_items)
+            with times.stage("phase 2 inputs"):
+                if config.fine_tune_input == "cached":
+                    trained, train_input, val_input, y_train = _stem_inputs(model, features, data, config, train_items, val_items, stem_pass)
+                else:
+                    trained, train_input, val_input, y_train = _image_inputs(model, data, config, train_items, val_items)
             trained.compile(
                 optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate), loss=_loss(), metrics=["accuracy"]
             )
@@ -350,7 +358,7 @@ def fine_tune(
         checkpoint = BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE)
         # BatchNorm trains from scratch, and an average of its weights would need new statistics.
         average = config.fine_tune_average and config.weights != "none"
-        with multi_worker_fit(strategy):
+        with multi_worker_fit(strategy), times.stage("phase 2 fit"):
             trained.fit(
                 train_input,
                 validation_data=val_input,
@@ -481,22 +489,26 @@ def run_training(config: TrainConfig) -> Path:
     if run_dir != config.run_dir:
         print(f"this worker is not the chief: it writes its copy of the run to {run_dir}")
         config = replace(config, run_dir=run_dir)
-    data = prepare_run(config)
+    times = StageTimes()
+    with times.stage("split and data"):
+        data = prepare_run(config)
     try:
-        _train_phases(data, config, strategy)
+        _train_phases(data, config, strategy, times)
     except (WeightsDownloadError, UnusableDataError):
         if not config.resume:
             _forget_new_run(config.run_dir)
         raise
     plot_curves(config.run_dir)
+    times.save(config.run_dir)
+    print(f"trained in {times.summary()} (kept in {config.run_dir / TIMINGS_FILE})")
     return config.run_dir
 
 
-def _train_phases(data: TrainingData, config: TrainConfig, strategy: tf.distribute.Strategy) -> None:
+def _train_phases(data: TrainingData, config: TrainConfig, strategy: tf.distribute.Strategy, times: StageTimes) -> None:
     state = RunState.load(config.run_dir)
     stem_pass = None
     if state.needs(PHASE_HEAD, config.epochs):
-        skipped, stem_pass = train_head(data, config, state)
+        skipped, stem_pass = train_head(data, config, state, times)
         unreadable = {item.path for item in skipped}
     else:
         unreadable = _read_skipped(config.run_dir, data.split.root)
@@ -504,4 +516,4 @@ def _train_phases(data: TrainingData, config: TrainConfig, strategy: tf.distribu
     # asks for more continues it (phase 1 never reruns after it: its cached features come from
     # the backbone phase 2 has changed since).
     if state.epochs_done.get(PHASE_FINE_TUNE, 0) < config.fine_tune_epochs:
-        fine_tune(data, config, state, unreadable, strategy, stem_pass)
+        fine_tune(data, config, state, unreadable, strategy, times, stem_pass)

@@ -1,0 +1,49 @@
+"""Wall time per stage of `bricksort train`: printed when it ends and appended to the run's
+`timings.json`, so a slow run shows where its time went without a profiler."""
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+TIMINGS_FILE = "timings.json"
+
+
+class StageTimes:
+    """Seconds per named stage, in the order the stages first ran; `total` runs from creation."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.seconds: dict[str, float] = {}
+        self._clock = clock
+        self._start = clock()
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the block as `name` (a stage run twice counts both times)."""
+        start = self._clock()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + self._clock() - start
+
+    @property
+    def total(self) -> float:
+        """Seconds since this recorder was made."""
+        return self._clock() - self._start
+
+    def breakdown(self) -> dict[str, float]:
+        """Every stage's seconds, then `other`: the part of the total no stage covered."""
+        return {**self.seconds, "other": max(0.0, self.total - sum(self.seconds.values()))}
+
+    def summary(self) -> str:
+        """One line: the total, then each stage."""
+        return f"{self.total:.1f} s: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.breakdown().items())
+
+    def save(self, run_dir: Path) -> None:
+        """Append this invocation's times to `run_dir/timings.json` (a resumed run adds an entry)."""
+        path = run_dir / TIMINGS_FILE
+        runs = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+        runs.append({"total_s": round(self.total, 2), "stages_s": {name: round(s, 2) for name, s in self.breakdown().items()}})
+        path.write_text(json.dumps(runs, indent=1), encoding="utf-8")
