@@ -91,6 +91,14 @@ def test_classify_finds_the_brick_in_a_frame_and_ranks_classes(float_bundle):
     assert categories[0].score >= categories[1].score >= categories[2].score
 
 
+def test_warm_up_classifies_the_synthetic_frame_as_classify_does(int8_bundle):
+    from device.vision.preprocess import warm_up_frame
+
+    classifier = Classifier(int8_bundle)
+    warmed = classifier.warm_up()  # the bundle's margin and the full crop path, as for a real frame
+    assert warmed and warmed == classifier.classify(warm_up_frame())
+
+
 def test_top_categories_orders_by_score():
     ranked = top_categories(np.array([0.1, 0.6, 0.3], np.float32), ["a", "b", "c"], top_k=2)
     assert [(c.label, c.index) for c in ranked] == [("b", 1), ("c", 2)]

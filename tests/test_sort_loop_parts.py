@@ -36,67 +36,6 @@ def recogniser(tmp_path_factory):
     return Recogniser(loaded.model, loaded.input_hw, loaded.margin, THRESHOLD)
 
 
-def test_a_recogniser_warms_up_on_one_crop_of_its_model_s_input_size():
-    class Recording:
-        labels = LABELS
-
-        def __init__(self):
-            self.calls = []
-
-        def probabilities(self, crops):
-            self.calls.append([crop.shape for crop in crops])
-            return [[1.0, 0.0, 0.0] for _ in crops]
-
-    model = Recording()
-    Recogniser(model, (24, 40), 0.1, THRESHOLD).warm_up()
-    assert model.calls == [[(24, 40, 3)]]
-
-
-def test_the_eyes_watch_on_preview_frames_and_take_views_as_full_frames(tmp_path):
-    import time
-
-    import numpy as np
-
-    from device.cameras.base import Camera, Frame
-
-    class TwoStreams(Camera):
-        """Full frames 96x128, previews 48x64 (as picamera2's lores stream); a brick after 3 previews."""
-
-        def __init__(self):
-            super().__init__()
-            self.reads = {"full": 0, "preview": 0}
-
-        def _image(self, height, width, brick):
-            image = np.full((height, width, 3), 200, np.uint8)
-            if brick:
-                image[height // 3 : height // 2, width // 3 : width // 2] = (150, 30, 30)
-            return image
-
-        def _read(self):
-            self.reads["full"] += 1
-            return Frame(self._image(96, 128, True), time.time())
-
-        def _read_preview(self):
-            self.reads["preview"] += 1
-            return Frame(self._image(48, 64, self.reads["preview"] > 3), time.time())
-
-        def _open(self): ...
-
-        def _lock_exposure(self):
-            return {}
-
-        def _close(self): ...
-
-    with TwoStreams() as camera:
-        eyes = Eyes(camera, tmp_path / "background.npz", EyesConfig(learn_frames=3))
-        eyes.learn_background(say=lambda _: None)
-        box = eyes.wait_for_brick(lambda: False, timeout_s=5)
-        assert camera.reads == {"full": 0, "preview": camera.reads["preview"]}
-        assert box is not None and box.x + box.w <= 64 and box.y + box.h <= 48  # in preview pixels
-        assert eyes.grab(not_before=0).shape == (96, 128, 3) and camera.reads["full"] == 1
-        assert not eyes.table_clear() and camera.reads["full"] == 1
-
-
 def make_loop(
     tmp_path, recogniser, queue, *, jam=0, vanish_on=None, views=3, should_stop=lambda: False, table=None, frame_limit=None, **settings
 ):

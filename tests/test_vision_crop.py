@@ -6,7 +6,7 @@ import pytest
 
 from device.vision.box import Box
 from device.vision.crop import crop_for_model, square_box
-from device.vision.preprocess import find_and_crop, model_input, warm_up, warm_up_frame
+from device.vision.preprocess import find_and_crop, model_input, warm_up_frame
 
 
 def frame_with_brick(box: Box, hw=(200, 300)) -> np.ndarray:
@@ -64,7 +64,7 @@ def test_the_warm_up_frame_takes_the_whole_path_a_brick_takes():
     box, crop = find_and_crop(warm_up_frame(), (40, 48))
     assert box is not None  # found, not the whole-frame fallback: every step of the finder ran
     assert abs(box.x - 50) <= 2 and abs(box.y - 36) <= 2 and abs(box.w - 36) <= 4 and abs(box.h - 24) <= 4
-    assert np.array_equal(warm_up((40, 48)), crop)
+    assert crop.shape == (40, 48, 3)
 
 
 def test_model_input_uses_the_whole_frame_when_nothing_stands_out():

@@ -11,7 +11,7 @@ import numpy as np
 from device.classifier.bundle import Bundle, BundleError, load_bundle
 from device.classifier.interpreter import find_backend, make_interpreter
 from device.vision.box import Box
-from device.vision.preprocess import model_input
+from device.vision.preprocess import model_input, warm_up_frame
 
 # Most crops one invoke() takes. The interpreter's tensors grow with the batch: export scoring
 # 690 test crops in one batch took 1.7 GB more than the rest of the export (MobileNetV2 0.35 at
@@ -113,6 +113,11 @@ class Classifier:
         """Top-k classes for one camera frame: crop as in training (`model_input`), then score."""
         crop = model_input(frame_rgb, self.input_hw, margin=self.bundle.metadata.crop_margin, box=box)
         return top_categories(self.probabilities([crop])[0], self.labels, top_k)
+
+    def warm_up(self) -> list[Category]:
+        """`classify` a synthetic frame (`warm_up_frame`) once, at start-up, so that the first
+        real frame does not pay the one-time costs (OpenCV's colour tables, the first invoke())."""
+        return self.classify(warm_up_frame())
 
 
 def _pixel_converter(details: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:

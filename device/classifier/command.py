@@ -37,7 +37,6 @@ def run_classify(args: argparse.Namespace) -> int:
     """Classify every image; an unreadable one is reported and skipped. Exit 1 if any failed."""
     from device.classifier.bundle import preprocessing_warning
     from device.classifier.classifier import Classifier
-    from device.vision.preprocess import warm_up
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
@@ -48,7 +47,7 @@ def run_classify(args: argparse.Namespace) -> int:
         f"{classifier.input_hw[1]}) with {classifier.backend} in {(time.perf_counter() - start) * 1e3:.1f} ms"
     )
     start = time.perf_counter()
-    classifier.probabilities([warm_up(classifier.input_hw)])
+    classifier.warm_up()
     # Once per process, so that each image's time below is what every further image costs.
     print(f"warmed up in {(time.perf_counter() - start) * 1e3:.1f} ms (OpenCV's colour tables, the first invoke())")
     warning = preprocessing_warning(classifier.bundle.metadata)

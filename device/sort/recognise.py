@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from device.sort.fusion import Decision, decide, top_scores
-from device.vision.preprocess import model_input, warm_up
+from device.vision.preprocess import model_input
 
 if TYPE_CHECKING:
     from device.classifier.bundle import Bundle
@@ -48,11 +48,6 @@ class Recogniser:
         """Class index -> part id."""
         return list(self.model.labels)
 
-    def warm_up(self) -> None:
-        """Crop and classify a synthetic frame once, so that the first brick does not pay the
-        one-time costs (`device.vision.preprocess.warm_up`, the interpreter's first run)."""
-        self.model.probabilities([warm_up(self.input_hw, self.margin)])
-
     def recognise(self, frames: list[np.ndarray], earlier: Recognition | None = None) -> Recognition:
         """Crop each view exactly as the trainer did (`model_input`), classify all at once, fuse;
         with `earlier` (the same brick's first views), fuse those and the new `frames` together
@@ -73,7 +68,6 @@ def recogniser_from_bundle(bundle: Bundle | str, num_threads: int | None = None)
 
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     classifier = Classifier(bundle, num_threads=num_threads)
+    classifier.warm_up()  # so that the first brick does not pay the one-time costs
     meta = bundle.metadata
-    recogniser = Recogniser(classifier, meta.input_hw, meta.crop_margin, meta.reject_threshold)
-    recogniser.warm_up()
-    return recogniser
+    return Recogniser(classifier, meta.input_hw, meta.crop_margin, meta.reject_threshold)

@@ -31,15 +31,11 @@ def find_and_crop(frame_rgb: np.ndarray, size_hw: tuple[int, int], margin: float
     return box, crop_for_model(frame_rgb, box, size_hw, margin)
 
 
+
 def warm_up_frame() -> np.ndarray:
-    """A small frame with one dark brick on a pale table, for `warm_up`."""
+    """A small frame with one dark brick on a pale table, to warm a classifier up on: OpenCV
+    builds its colour-conversion tables the first time the finder runs (~80 ms for RGB->Lab on
+    a desktop CPU, more on a Pi), which would otherwise land on the first real frame."""
     frame = np.full((96, 128, 3), (205, 195, 185), np.uint8)
     frame[36:60, 50:86] = (60, 40, 30)
     return frame
-
-
-def warm_up(size_hw: tuple[int, int], margin: float = DEFAULT_MARGIN) -> np.ndarray:
-    """`model_input` of `warm_up_frame`, for a process to call once at start-up. OpenCV builds
-    its colour-conversion tables on first use (~80 ms for RGB->Lab on a desktop CPU, more on a
-    Pi); without this the first real frame pays it. Returns the crop, for warming a model too."""
-    return model_input(warm_up_frame(), size_hw, margin)
