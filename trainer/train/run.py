@@ -267,14 +267,18 @@ def _head_features(
     identity = stem_id(cut, stem)
     expected = sum(map(len, sides))
     stem_forward, top_forward = FrozenForward(stem, expected), FrozenForward(top, expected)
-    # Phase 2 makes its augmented copies and int8 version from the training crops: keep them if cut now.
-    needs_crops = bool(config.augment_copies or config.int8_aware)
-    train = compute_bottlenecks(sides[0], stem_forward, config, identity, keep_crops=needs_crops)
+    train = compute_bottlenecks(sides[0], stem_forward, config, identity, keep_crops=_phase_2_crops_images(config))
     val = compute_bottlenecks(sides[1], stem_forward, config, identity)
     train_pooled, val_pooled = (
         replace(side, features=batched_inference(top_forward, side.features, config.batch_size), crops=None) for side in (train, val)
     )
     return train_pooled, val_pooled, StemPass(identity, train, val)
+
+
+def _phase_2_crops_images(config: TrainConfig) -> bool:
+    """Whether a cached phase 2 needs the training crops: its augmented copies and its int8
+    version are made from them (so a pass that cuts them keeps them)."""
+    return bool(config.augment_copies or config.int8_aware)
 
 
 def train_head(
@@ -410,7 +414,7 @@ def _stem_inputs(
     if stem_pass and (stem_pass.identity, stem_pass.train.items, stem_pass.val.items) == (identity, train_items, val_items):
         train, val = stem_pass.train, stem_pass.val
     else:
-        train = compute_bottlenecks(train_items, stem_forward, config, identity, keep_crops=bool(config.augment_copies or int8))
+        train = compute_bottlenecks(train_items, stem_forward, config, identity, keep_crops=_phase_2_crops_images(config))
         val = compute_bottlenecks(val_items, stem_forward, config, identity)
     versions = training_versions(train, stem_forward, config, identity, int8)
     train.crops = None  # they have served: ~0.6 GB for turntable-10 with its renders, freed before the fit
