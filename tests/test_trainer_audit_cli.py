@@ -125,7 +125,7 @@ def test_flags_a_photo_without_a_brick_and_a_box_off_its_class_s_size(tmp_path):
 
 def test_second_run_reuses_the_cache_and_agrees(planted, tmp_path):
     data, base = planted[0], planted[1]
-    cached = sorted(p.name for p in (base / "cache").rglob("*.npz"))
+    cached = sorted(p.name for p in (base / "cache").rglob("*.facts"))
     assert len(cached) == 20  # readable files with distinct bytes: 21 readable, one exact copy
     assert run_audit_cli(data, tmp_path / "again", base / "cache") == 0
     again = json.loads((tmp_path / "again" / "audit.json").read_text())

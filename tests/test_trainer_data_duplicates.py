@@ -119,4 +119,4 @@ def test_threads_storing_the_same_image_at_once_do_not_trip_over_each_others_tem
     with ThreadPoolExecutor(8) as pool:
         facts = list(pool.map(lambda p: image_facts(p, CropConfig(), tmp_path / "cache"), copies))
     assert all(f.problem is None for f in facts) and len({f.sha256 for f in facts}) == 1
-    assert not list((tmp_path / "cache").rglob("*.tmp.npz"))
+    assert not list((tmp_path / "cache").rglob("*.tmp"))

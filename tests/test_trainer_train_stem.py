@@ -73,9 +73,9 @@ def test_each_epoch_shows_every_image_once_as_one_of_its_versions():
 
     count, versions = 10, 3
     # Version v of image i holds 100 * v + i, so a batch says which version of which image it drew.
-    stack = np.array([[[100.0 * v + i] for i in range(count)] for v in range(versions)], np.float32)
+    arrays = [np.array([[100.0 * v + i] for i in range(count)], np.float32) for v in range(versions)]
     labels = np.arange(count) % 2
-    batches = VersionBatches(stack, labels, batch_size=4, seed=0, class_weight={0: 0.5, 1: 2.0})
+    batches = VersionBatches(arrays, labels, batch_size=4, seed=0, class_weight={0: 0.5, 1: 2.0})
     drawn_versions = set()
     for _ in range(5):
         seen = []
@@ -95,7 +95,14 @@ def test_version_batches_refuse_labels_that_do_not_match_the_activations():
     from trainer.train.stem import VersionBatches
 
     with pytest.raises(ValueError, match="5 activations per version for 4 labels"):
-        VersionBatches(np.zeros((2, 5, 3), np.float32), np.zeros(4, int), batch_size=2, seed=0)
+        VersionBatches([np.zeros((5, 3), np.float32)] * 2, np.zeros(4, int), batch_size=2, seed=0)
+
+
+def test_version_batches_refuse_versions_of_different_shapes():
+    from trainer.train.stem import VersionBatches
+
+    with pytest.raises(ValueError, match="versions differ in shape"):
+        VersionBatches([np.zeros((5, 3), np.float32), np.zeros((5, 4), np.float32)], np.zeros(5, int), batch_size=2, seed=0)
 
 
 def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monkeypatch):

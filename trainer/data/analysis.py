@@ -44,31 +44,45 @@ class ImageFacts:
     box: Box | None = None
 
 
+# A cache file: this line, one line of JSON (decoding's facts, the box, the arrays' shapes),
+# then the descriptor's float32 bytes and the thumbnail's uint8 bytes. Read in ~20 us where
+# an .npz took ~420 us (its zip container), which was most of a warm run's analysis.
+FACTS_MAGIC = b"bricksort-image-facts 1\n"
+_DESCRIPTOR_DTYPE, _THUMBNAIL_DTYPE = np.dtype("<f4"), np.dtype("u1")
+
+
 def _cache_file(cache_dir: Path, sha256: str, config: CropConfig) -> Path:
-    return cache_dir / config.cache_tag() / sha256[:2] / f"{sha256}.npz"
+    return cache_dir / config.cache_tag() / sha256[:2] / f"{sha256}.facts"
 
 
 def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray, Box | None] | None:
     try:
-        with np.load(path) as data:
-            info = ImageInfo(**json.loads(str(data["info"])))
-            box = json.loads(str(data["box"]))  # files from before boxes were kept lack it: recomputed
-            return (
-                info,
-                data["descriptor"].astype(np.float32),
-                data["thumbnail"].astype(np.uint8),
-                Box.from_list(box) if box else None,
-            )
+        data = bytearray(path.read_bytes())  # writable, so the arrays below are too
+        if not data.startswith(FACTS_MAGIC):
+            return None
+        end = data.index(b"\n", len(FACTS_MAGIC)) + 1
+        header = json.loads(data[len(FACTS_MAGIC) : end])
+        info = ImageInfo(**header["info"])
+        descriptor_shape, thumbnail_shape = tuple(header["descriptor"]), tuple(header["thumbnail"])
+        descriptor_count = int(np.prod(descriptor_shape))
+        descriptor_bytes = descriptor_count * _DESCRIPTOR_DTYPE.itemsize
+        if len(data) != end + descriptor_bytes + int(np.prod(thumbnail_shape)) * _THUMBNAIL_DTYPE.itemsize:
+            return None  # truncated
+        descriptor = np.frombuffer(data, _DESCRIPTOR_DTYPE, offset=end, count=descriptor_count).reshape(descriptor_shape)
+        thumbnail = np.frombuffer(data, _THUMBNAIL_DTYPE, offset=end + descriptor_bytes).reshape(thumbnail_shape)
+        return info, descriptor, thumbnail, Box.from_list(header["box"]) if header["box"] else None
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: recompute
 
 
 def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail: np.ndarray, box: Box | None) -> None:
+    header = {"info": asdict(info), "box": box.as_list() if box else None, "descriptor": descriptor.shape, "thumbnail": thumbnail.shape}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_beside(path, ".npz")  # two threads may store the same duplicate image at once
-    np.savez(
-        tmp, info=json.dumps(asdict(info)), descriptor=descriptor, thumbnail=thumbnail, box=json.dumps(box.as_list() if box else None)
-    )
+    tmp = temp_beside(path)  # two threads may store the same duplicate image at once
+    with open(tmp, "wb") as file:
+        file.write(FACTS_MAGIC + json.dumps(header).encode() + b"\n")
+        file.write(np.ascontiguousarray(descriptor, _DESCRIPTOR_DTYPE).tobytes())
+        file.write(np.ascontiguousarray(thumbnail, _THUMBNAIL_DTYPE).tobytes())
     os.replace(tmp, path)  # atomic: parallel workers or runs never see half a file
 
 

@@ -19,9 +19,9 @@ from tqdm import tqdm
 from device.vision.crop import PREPROCESSING_VERSION
 from device.vision.preprocess import model_input
 from trainer.data.dataset import ImageItem, file_sha256, item_sha256s
-from trainer.data.temp_files import temp_beside
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.tflite.forward import FrozenForward
+from trainer.train.array_files import load_array, save_array
 from trainer.train.config import TrainConfig
 
 
@@ -52,22 +52,6 @@ def cache_key(config: TrainConfig, extractor_id: str) -> str:
         f"{config.backbone}-a{config.alpha:g}-{height}x{width}-{extractor_id}"
         f"-m{config.margin:g}-pre{PREPROCESSING_VERSION}"
     )
-
-
-def load_array(path: Path) -> np.ndarray | None:
-    """A cached array, or None when it is missing or damaged (and must be recomputed)."""
-    try:
-        return np.load(path)
-    except (OSError, ValueError):
-        return None
-
-
-def save_array(path: Path, array: np.ndarray) -> None:
-    """Store a float32 array atomically (concurrent runs may share the cache)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_beside(path, ".npy")
-    np.save(tmp, array.astype(np.float32))
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -190,7 +174,7 @@ def compute_bottlenecks(
     kept = sorted(vectors)
     return Bottlenecks(
         items=[items[i] for i in kept],
-        features=np.stack([vectors[i] for i in kept]).astype(np.float32) if kept else np.zeros((0, 0), np.float32),
+        features=np.stack([vectors[i] for i in kept]).astype(np.float32, copy=False) if kept else np.zeros((0, 0), np.float32),
         skipped=[(items[i], skipped[i]) for i in sorted(skipped)],
         computed=len(missing) - len(skipped),
         sha256s=[hashes[i] for i in kept],

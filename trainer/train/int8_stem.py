@@ -27,7 +27,8 @@ from trainer.data.dataset import ImageItem, item_sha256s
 from trainer.tflite.bias_correction import int8_bias_correction
 from trainer.tflite.convert import convert_as_is
 from trainer.tflite.forward import interpreter_for
-from trainer.train.bottlenecks import cache_key, load_array, save_array
+from trainer.train.array_files import load_array, save_array
+from trainer.train.bottlenecks import cache_key
 from trainer.train.config import TrainConfig
 from trainer.train.model import build_classifier, split_at_stem
 

@@ -419,9 +419,10 @@ def _stem_inputs(
     versions = training_versions(train, stem_forward, config, identity, int8)
     train.crops = None  # they have served: ~0.6 GB for turntable-10 with its renders, freed before the fit
     y_train, y_val = data.labels(train.items), data.labels(val.items)
-    print(f"phase 2 trains above {cut} on cached activations {versions.shape[2:]}: {len(versions)} version(s) of each training image")
+    shape = versions[0].shape[1:]
+    print(f"phase 2 trains above {cut} on cached activations {shape}: {len(versions)} version(s) of each training image")
     weights = class_weights(y_train, len(data.classes)) if config.class_weights else None
-    activations = keras.Input(shape=versions.shape[2:], name="activations")
+    activations = keras.Input(shape=shape, name="activations")
     trained = keras.Model(activations, model.get_layer(HEAD_NAME)(top(activations)), name="top_and_head")
     batches = VersionBatches(versions, y_train, config.batch_size, config.seed, weights)
     return trained, batches, (val.features, y_val), y_train

@@ -28,7 +28,8 @@ from tqdm import tqdm
 from trainer.data.dataset import ImageItem, item_sha256s
 from trainer.tflite.forward import FrozenForward
 from trainer.train.augment import AUGMENTATION_VERSION, turntable_augmentation
-from trainer.train.bottlenecks import Bottlenecks, cache_key, load_array, load_crops, save_array
+from trainer.train.array_files import load_array, save_array
+from trainer.train.bottlenecks import Bottlenecks, cache_key, load_crops
 from trainer.train.config import TrainConfig
 from trainer.train.int8_stem import Int8Stem, int8_version
 
@@ -44,19 +45,20 @@ def stem_id(cut: str, stem: keras.Model) -> str:
 
 def training_versions(
     plain: Bottlenecks, stem: FrozenForward, config: TrainConfig, identity: str, int8: Int8Stem | None = None
-) -> np.ndarray:
-    """(1 + augment_copies [+ 1], images, *activation): the plain activations of the readable
-    training images (`compute_bottlenecks` through the stem, cached per image, keyed by
-    `stem_id`), their augmented copies, then with `int8` their int8 version
-    (`trainer.train.int8_stem`). Memory: that many times the images times the activation
-    (25.6 KB per image above MobileNetV2's block_5_add at 160x160). The images are cropped
-    at most once for all the versions the cache lacks, and not at all when `plain` kept its
-    crops (`compute_bottlenecks(keep_crops=True)`)."""
+) -> list[np.ndarray]:
+    """1 + augment_copies [+ 1] arrays of (images, *activation): the plain activations of the
+    readable training images (`compute_bottlenecks` through the stem, cached per image, keyed
+    by `stem_id`), their augmented copies, then with `int8` their int8 version
+    (`trainer.train.int8_stem`). Kept apart, not stacked: a stack would copy them all once
+    more (0.8 GB and ~2 s for turntable-10 with its renders). Memory: that many times the
+    images times the activation (25.6 KB per image above MobileNetV2's block_5_add at
+    160x160). The images are cropped at most once for all the versions the cache lacks, and
+    not at all when `plain` kept its crops (`compute_bottlenecks(keep_crops=True)`)."""
     crops = crops_once(plain.items, config) if plain.crops is None else lambda: plain.crops
     versions = [plain.features, *augmented_copies(plain.items, stem, config, identity, crops, plain.sha256s)]
     if int8 is not None:
         versions.append(int8_version(plain.sha256s, crops, int8, config, identity))
-    return np.stack(versions)
+    return versions
 
 
 def crops_once(items: list[ImageItem], config: TrainConfig) -> Callable[[], np.ndarray]:
@@ -110,19 +112,22 @@ def _augmented_pass(crops: np.ndarray, stem: FrozenForward, config: TrainConfig,
 class VersionBatches(keras.utils.PyDataset):
     """Training batches (activations, labels, sample weights): every epoch shows each image
     once, in a new order, as one of its versions (the plain one or an augmented copy) drawn
-    at random."""
+    at random. `versions` are arrays of the same shape, one row per image."""
 
     def __init__(
         self,
-        versions: np.ndarray,
+        versions: list[np.ndarray],
         labels: np.ndarray,
         batch_size: int,
         seed: int,
         class_weight: dict[int, float] | None = None,
     ) -> None:
         super().__init__()
-        if versions.shape[1] != len(labels):
-            raise ValueError(f"{versions.shape[1]} activations per version for {len(labels)} labels")
+        shapes = {version.shape for version in versions}
+        if len(shapes) != 1:
+            raise ValueError(f"versions differ in shape: {sorted(shapes)}")
+        if len(versions[0]) != len(labels):
+            raise ValueError(f"{len(versions[0])} activations per version for {len(labels)} labels")
         self.versions = versions
         self.labels = labels.astype(np.int32)
         weights = class_weight or {}
@@ -140,7 +145,12 @@ class VersionBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        return self.versions[self._version[rows], rows], self.labels[rows], self.sample_weights[rows]
+        drawn = self._version[rows]
+        batch = np.empty((len(rows), *self.versions[0].shape[1:]), self.versions[0].dtype)
+        for number, version in enumerate(self.versions):
+            picked = drawn == number
+            batch[picked] = version[rows[picked]]
+        return batch, self.labels[rows], self.sample_weights[rows]
 
     def on_epoch_end(self) -> None:
         self._draw()
