@@ -32,7 +32,7 @@ from trainer.train.bottlenecks import Bottlenecks, calibration_items, compute_bo
 from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
 from trainer.train.config import CONFIG_FILE, TrainConfig
 from trainer.train.guard import check_training_setup
-from trainer.train.history import EpochLog, plot_curves
+from trainer.train.history import EpochLog, EpochTensorBoard, plot_curves
 from trainer.train.model import (
     HEAD_NAME,
     WeightsDownloadError,
@@ -216,7 +216,7 @@ def _callbacks(checkpoint: BestCheckpoint, config: TrainConfig, state: RunState,
     return [
         checkpoint,
         EpochLog(config.run_dir, phase, epochs, done),
-        keras.callbacks.TensorBoard(log_dir=str(config.run_dir / "tensorboard" / phase)),
+        EpochTensorBoard(log_dir=str(config.run_dir / "tensorboard" / phase)),
     ]
 
 
