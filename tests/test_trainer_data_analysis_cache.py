@@ -47,3 +47,13 @@ def test_a_damaged_cache_entry_is_computed_again_and_replaced(photo, tmp_path, d
     entry.write_bytes(damage(whole))
     _assert_same_facts(computed, image_facts(photo, CropConfig(), tmp_path / "cache"))
     assert entry.read_bytes() == whole
+
+
+def test_an_entry_in_the_old_npz_format_is_replaced_by_the_new_one(photo, tmp_path):
+    computed = image_facts(photo, CropConfig(), tmp_path / "cache")
+    (entry,) = (tmp_path / "cache").rglob("*.facts")
+    entry.unlink()
+    old = entry.with_suffix(".npz")
+    old.write_bytes(b"PK\x03\x04 an entry as np.savez wrote it")
+    _assert_same_facts(computed, image_facts(photo, CropConfig(), tmp_path / "cache"))
+    assert entry.is_file() and not old.exists()

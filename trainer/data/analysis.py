@@ -84,6 +84,7 @@ def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail
         file.write(np.ascontiguousarray(descriptor, _DESCRIPTOR_DTYPE).tobytes())
         file.write(np.ascontiguousarray(thumbnail, _THUMBNAIL_DTYPE).tobytes())
     os.replace(tmp, path)  # atomic: parallel workers or runs never see half a file
+    path.with_suffix(".npz").unlink(missing_ok=True)  # the same entry in the format before 2026-12-02
 
 
 def image_facts(path: Path, config: CropConfig, cache_dir: Path | None = None) -> ImageFacts:
