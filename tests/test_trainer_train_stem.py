@@ -87,8 +87,30 @@ def test_each_epoch_shows_every_image_once_as_one_of_its_versions():
             seen += list(images)
             drawn_versions |= set(x[:, 0].astype(int) // 100)
         assert sorted(seen) == list(range(count))
-        batches.on_epoch_end()
+        batches.new_epoch()
     assert len(batches) == 3 and drawn_versions == {0, 1, 2}
+
+
+def test_the_dataset_runs_epoch_after_epoch_each_drawn_anew_as_indexing_would_give_them():
+    from trainer.train.stem import VersionBatches
+
+    count = 10
+    arrays = [np.array([[100.0 * v + i] for i in range(count)], np.float32) for v in range(3)]
+    labels = np.arange(count) % 2
+    batches = VersionBatches(arrays, labels, batch_size=4, seed=3, class_weight={0: 0.5, 1: 2.0})
+    streamed = [tuple(part.numpy() for part in batch) for batch in batches.dataset().take(3 * len(batches))]
+    twin = VersionBatches(arrays, labels, batch_size=4, seed=3, class_weight={0: 0.5, 1: 2.0})
+    expected = []
+    for _ in range(3):  # every epoch draws first, the first one included
+        twin.new_epoch()
+        expected += [twin[index] for index in range(len(twin))]
+    assert len(streamed) == len(expected) == 9
+    for got, want in zip(streamed, expected):
+        for got_part, want_part in zip(got, want):
+            np.testing.assert_array_equal(got_part, want_part)
+    epochs = [np.concatenate([x[:, 0] for x, _, _ in streamed[i : i + 3]]) for i in (0, 3, 6)]
+    assert all(sorted(epoch.astype(int) % 100) == list(range(count)) for epoch in epochs)
+    assert not np.array_equal(epochs[0], epochs[1])
 
 
 def test_version_batches_refuse_labels_that_do_not_match_the_activations():

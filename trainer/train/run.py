@@ -352,20 +352,22 @@ def fine_tune(
             unfreeze_top(features, config.fine_tune_layers, from_scratch=config.weights == "none")
             with times.stage("phase 2 inputs"):
                 if config.fine_tune_input == "cached":
-                    trained, train_input, val_input, y_train = _stem_inputs(model, features, data, config, train_items, val_items, stem_pass)
+                    inputs = _stem_inputs(model, features, data, config, train_items, val_items, stem_pass)
                 else:
-                    trained, train_input, val_input, y_train = _image_inputs(model, data, config, train_items, val_items)
+                    inputs = _image_inputs(model, data, config, train_items, val_items)
+            trained = inputs.model
             trained.compile(
                 optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate), loss=_loss(), metrics=["accuracy"]
             )
-        check_training_setup(trained, y_train, len(data.classes), trained.loss)
+        check_training_setup(trained, inputs.labels, len(data.classes), trained.loss)
         checkpoint = BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE)
         # BatchNorm trains from scratch, and an average of its weights would need new statistics.
         average = config.fine_tune_average and config.weights != "none"
         with multi_worker_fit(strategy), times.stage("phase 2 fit"):
             trained.fit(
-                train_input,
-                validation_data=val_input,
+                inputs.train,
+                validation_data=inputs.val,
+                steps_per_epoch=inputs.steps_per_epoch,
                 epochs=config.fine_tune_epochs,
                 shuffle=False,  # both inputs shuffle themselves
                 initial_epoch=state.epochs_done.get(PHASE_FINE_TUNE, 0),
@@ -373,7 +375,7 @@ def fine_tune(
                     # First, so each epoch's learning rate is in the logs the history saves.
                     fine_tune_scheduler(config.fine_tune_epochs, config.fine_tune_learning_rate, config.fine_tune_schedule),
                     *_callbacks(checkpoint, config, state, PHASE_FINE_TUNE, config.fine_tune_epochs),
-                    *([WeightAverage(checkpoint, config.fine_tune_epochs // 2, val_input)] if average else []),
+                    *([WeightAverage(checkpoint, config.fine_tune_epochs // 2, inputs.val)] if average else []),
                 ],
                 verbose=0,
             )
@@ -382,16 +384,28 @@ def fine_tune(
         keras.config.set_dtype_policy(previous)
 
 
+@dataclass(frozen=True)
+class FineTuneInputs:
+    """What phase 2 fits: `model` on `train` (`steps_per_epoch` batches an epoch, None: until
+    the data ends), validated on `val`; `labels` are the training labels."""
+
+    model: keras.Model
+    train: object  # a tf.data.Dataset
+    val: object  # a tf.data.Dataset or (inputs, labels)
+    labels: np.ndarray
+    steps_per_epoch: int | None = None
+
+
 def _image_inputs(
     model: keras.Model, data: TrainingData, config: TrainConfig, train_items: list[ImageItem], val_items: list[ImageItem]
-) -> tuple[keras.Model, object, object, np.ndarray]:
+) -> FineTuneInputs:
     """The whole model, trained on images decoded, cropped and augmented every epoch."""
     from trainer.train.pipeline import image_dataset
 
     y_train, y_val = data.labels(train_items), data.labels(val_items)
     weights = class_weights(y_train, len(data.classes)) if config.class_weights else None
     train = image_dataset(train_items, y_train, config, training=True, class_weight=weights)
-    return model, train, image_dataset(val_items, y_val, config, training=False), y_train
+    return FineTuneInputs(model, train, image_dataset(val_items, y_val, config, training=False), y_train)
 
 
 def _stem_inputs(
@@ -402,7 +416,7 @@ def _stem_inputs(
     train_items: list[ImageItem],
     val_items: list[ImageItem],
     stem_pass: StemPass | None,
-) -> tuple[keras.Model, object, object, np.ndarray]:
+) -> FineTuneInputs:
     """The top layers and the head, trained on cached stem activations (trainer.train.stem):
     `stem_pass`'s when it is of this stem and these images, else read from the cache."""
     from trainer.train.stem import VersionBatches, stem_id, training_versions
@@ -425,7 +439,7 @@ def _stem_inputs(
     activations = keras.Input(shape=shape, name="activations")
     trained = keras.Model(activations, model.get_layer(HEAD_NAME)(top(activations)), name="top_and_head")
     batches = VersionBatches(versions, y_train, config.batch_size, config.seed, weights)
-    return trained, batches, (val.features, y_val), y_train
+    return FineTuneInputs(trained, batches.dataset(), (val.features, y_val), y_train, steps_per_epoch=len(batches))
 
 
 def _int8_stem(model: keras.Model, data: TrainingData, config: TrainConfig) -> Int8Stem:

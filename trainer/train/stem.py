@@ -109,10 +109,11 @@ def _augmented_pass(crops: np.ndarray, stem: FrozenForward, config: TrainConfig,
     return np.concatenate(out).astype(np.float32)
 
 
-class VersionBatches(keras.utils.PyDataset):
+class VersionBatches:
     """Training batches (activations, labels, sample weights): every epoch shows each image
     once, in a new order, as one of its versions (the plain one or an augmented copy) drawn
-    at random. `versions` are arrays of the same shape, one row per image."""
+    at random. `versions` are arrays of the same shape, one row per image. `dataset()` is
+    what `fit` takes; indexing gives the batches of the order drawn last."""
 
     def __init__(
         self,
@@ -122,7 +123,6 @@ class VersionBatches(keras.utils.PyDataset):
         seed: int,
         class_weight: dict[int, float] | None = None,
     ) -> None:
-        super().__init__()
         shapes = {version.shape for version in versions}
         if len(shapes) != 1:
             raise ValueError(f"versions differ in shape: {sorted(shapes)}")
@@ -134,9 +134,10 @@ class VersionBatches(keras.utils.PyDataset):
         self.sample_weights = np.array([weights.get(int(label), 1.0) for label in labels], dtype=np.float32)
         self.batch_size = batch_size
         self._rng = np.random.default_rng(seed)
-        self._draw()
+        self.new_epoch()
 
-    def _draw(self) -> None:
+    def new_epoch(self) -> None:
+        """Draw the next epoch's order and versions."""
         self._order = self._rng.permutation(len(self.labels))
         self._version = self._rng.integers(0, len(self.versions), len(self.labels))
 
@@ -152,5 +153,23 @@ class VersionBatches(keras.utils.PyDataset):
             batch[picked] = version[rows[picked]]
         return batch, self.labels[rows], self.sample_weights[rows]
 
-    def on_epoch_end(self) -> None:
-        self._draw()
+    def dataset(self):
+        """One epoch's batches after the other, each epoch drawn anew, without end: fit it
+        with `steps_per_epoch=len(self)`. One iterator serves every epoch: Keras makes a new
+        one over a `PyDataset` each epoch, and one epoch in three or four stalled 3-4 s before
+        its first batch there (~10 s of phase 2's 8 epochs on turntable-10)."""
+        import tensorflow as tf
+
+        def epochs():
+            while True:
+                self.new_epoch()
+                for index in range(len(self)):
+                    yield self[index]
+
+        shape = self.versions[0].shape[1:]
+        signature = (
+            tf.TensorSpec((None, *shape), tf.as_dtype(self.versions[0].dtype)),
+            tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None,), tf.float32),
+        )
+        return tf.data.Dataset.from_generator(epochs, output_signature=signature).prefetch(tf.data.AUTOTUNE)
