@@ -159,6 +159,41 @@ def test_augmented_copies_are_cached_for_the_same_images_and_settings(base, monk
         stem_module.augmented_copies(items, forward, replace(config, seed=config.seed + 1), identity)
 
 
+def test_phase_1_features_from_stem_activations_are_the_top_layers_outputs_and_cached_by_the_top(features, tmp_path):
+    from trainer.train import stem as stem_module
+    from trainer.train.bottlenecks import Bottlenecks
+
+    config = TrainConfig(tmp_path, tmp_path / "run", input_hw=(96, 96), weights="none", cache_dir=tmp_path / "cache")
+    cut, stem, top = split_at_stem(features, 60)
+    identity = stem_module.stem_id(cut, stem)
+    activations = stem(_images(5), training=False).numpy()
+    side = Bottlenecks(items=[], features=activations, skipped=[], computed=0, sha256s=[f"{i:064x}" for i in range(5)])
+
+    class Counted(FrozenForward):
+        calls = 0
+
+        def __call__(self, batch):
+            Counted.calls += 1
+            return super().__call__(batch)
+
+    forward = Counted(top, expected_inputs=len(activations))
+    pooled = stem_module.pooled_features(side, top, forward, replace(config, batch_size=2), identity)
+    np.testing.assert_allclose(pooled, features(_images(5), training=False).numpy(), rtol=1e-4, atol=1e-6)
+    assert Counted.calls == 3  # batches of 2, 2 and 1
+    again = stem_module.pooled_features(side, top, forward, config, identity)
+    assert Counted.calls == 3  # every vector from the cache
+    np.testing.assert_array_equal(again, pooled)
+    # Other top weights are another top: nothing of the first one's is read.
+    layer = next(layer for layer in top.layers if layer.weights)
+    original = layer.weights[0].numpy()
+    layer.weights[0].assign(original * 2.0)
+    try:
+        stem_module.pooled_features(side, top, forward, config, identity)
+        assert Counted.calls == 4
+    finally:
+        layer.weights[0].assign(original)
+
+
 def test_the_stem_identity_changes_with_the_stem_s_weights(features):
     from trainer.train.stem import stem_id
 

@@ -41,13 +41,6 @@ class FrozenForward:
         return self._run(np.asarray(batch, dtype=np.float32))
 
 
-def batched_inference(forward: FrozenForward, inputs: np.ndarray, batch_size: int) -> np.ndarray:
-    """`forward`'s outputs for `inputs`, batch by batch."""
-    if not len(inputs):
-        return np.zeros((0, *forward.output_shape), np.float32)
-    return np.concatenate([forward(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)])
-
-
 def interpreter_for(content: bytes):
     """A TFLite interpreter (the device's backend) for model bytes, on every core."""
     from device.classifier.interpreter import find_backend

@@ -26,7 +26,7 @@ from trainer.data.extra_images import ExtraImages, load_extra_images
 from trainer.data.rendered_extra import frame_size_hw, rendered_parts
 from trainer.data.split import Split, make_split
 from trainer.data.images import UnreadableImageError, read_image_rgb
-from trainer.tflite.forward import FrozenForward, batched_inference
+from trainer.tflite.forward import FrozenForward
 from trainer.train.averaging import WeightAverage
 from trainer.train.bottlenecks import Bottlenecks, calibration_items, compute_bottlenecks, load_crop, load_crops, weights_id
 from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
@@ -261,7 +261,7 @@ def _head_features(
         forward = FrozenForward(features, expected_inputs=sum(map(len, sides)))
         train, val = (compute_bottlenecks(items, forward, config, extractor_id) for items in sides)
         return train, val, None
-    from trainer.train.stem import stem_id
+    from trainer.train.stem import pooled_features, stem_id
 
     cut, stem, top = split_at_stem(features, config.fine_tune_layers)
     identity = stem_id(cut, stem)
@@ -270,7 +270,7 @@ def _head_features(
     train = compute_bottlenecks(sides[0], stem_forward, config, identity, keep_crops=_phase_2_crops_images(config))
     val = compute_bottlenecks(sides[1], stem_forward, config, identity)
     train_pooled, val_pooled = (
-        replace(side, features=batched_inference(top_forward, side.features, config.batch_size), crops=None) for side in (train, val)
+        replace(side, features=pooled_features(side, top, top_forward, config, identity), crops=None) for side in (train, val)
     )
     return train_pooled, val_pooled, StemPass(identity, train, val)
 
