@@ -125,3 +125,21 @@ def test_a_bundle_can_ship_its_float_model_as_the_device_default(base, tmp_path)
     assert classifier.interpreter.get_input_details()[0]["dtype"] == np.float32  # the float model runs
     with pytest.raises(ValueError, match="device_model must be int8 or float32"):
         ExportConfig(device_model="float16")
+
+
+def test_a_run_from_imagenet_weights_exports_offline_where_those_weights_are_not(base, bundle_dir, crops, tmp_path, offline_keras):
+    """The checkpoint holds every weight, so export never fetches the backbone's starting ones."""
+    import shutil
+
+    from device.classifier.classifier import Classifier
+    from trainer.export import export_bundle
+
+    run = tmp_path / "copied-run"
+    shutil.copytree(trained_run(base), run)
+    config = json.loads((run / "config.json").read_text())
+    config["weights"] = "imagenet"  # as if trained on a workstation that had downloaded them
+    (run / "config.json").write_text(json.dumps(config))
+    bundle = export_bundle(run, tmp_path / "bundle", force=True)
+    for quantization in ("int8", "float32"):  # the same models as the run's own export
+        exported, original = (Classifier(path, quantization=quantization) for path in (bundle.path, bundle_dir))
+        np.testing.assert_array_equal(exported.probabilities(list(crops.images)), original.probabilities(list(crops.images)))

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +126,9 @@ def export_bundle(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"bundle folder {out_dir} already exists and is not empty: choose another --out")
     config, classes, split = read_run(Path(run_dir))
-    model, _, _ = build_classifier(config, len(classes))
+    # The checkpoint holds every weight: the backbone's starting weights (ImageNet, a file)
+    # are not needed, so a run exports on a machine that never downloaded or kept them.
+    model, _, _ = build_classifier(replace(config, weights="none"), len(classes))
     model.load_weights(Path(run_dir) / BEST_WEIGHTS)
     representative = load_crops(representative_items(split.train, export.representative_images), classes, config, "representative")
     print("converting to TFLite (float32, int8)...")
