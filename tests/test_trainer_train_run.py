@@ -243,6 +243,27 @@ def test_a_new_run_whose_weights_cannot_be_fetched_leaves_no_run_behind(base, of
     assert not config.run_dir.exists()  # so the same command works once the weights are there
 
 
+def test_a_run_from_imagenet_weights_resumes_offline_where_those_weights_are_not(base, run_dir, tmp_path, offline_keras):
+    """Resuming, the run's checkpoint replaces every weight: phase 1 and phase 2 both go on
+    without fetching the backbone's starting weights."""
+    from trainer.train import run_training
+    from trainer.train.config import TrainConfig
+
+    run = tmp_path / "copied-run"
+    shutil.copytree(run_dir, run)
+    config = json.loads((run / "config.json").read_text())
+    config["weights"] = "imagenet"  # as if trained on a workstation that had downloaded them
+    (run / "config.json").write_text(json.dumps(config))
+    state = json.loads((run / "state.json").read_text())
+    state["finished"] = []  # as if stopped in phase 1
+    (run / "state.json").write_text(json.dumps(state))
+    run_training(TrainConfig.load(run, epochs=14, fine_tune_epochs=1, fine_tune_layers=5, resume=True))
+
+    state = json.loads((run / "state.json").read_text())
+    assert state["epochs_done"] == {"phase1": 14, "phase2": 1}
+    assert not offline_keras.exists()  # nothing was even looked for in the weights cache
+
+
 @pytest.mark.heavy
 def test_resume_with_more_fine_tune_epochs_continues_a_finished_run(base):
     from trainer.train import run_training

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from trainer.export.threshold import ThresholdRule, fused_view_sets, reject_thre
 from trainer.train.bottlenecks import Crops, load_crops
 from trainer.train.checkpoint import BEST_WEIGHTS
 from trainer.train.config import TrainConfig
-from trainer.train.model import build_classifier
+from trainer.train.model import build_classifier_to_load
 from trainer.train.run import LABELS_FILE, SPLIT_FILE
 
 MODEL_FILES = {"int8": "model.tflite", "float32": "model_float32.tflite"}
@@ -126,9 +126,9 @@ def export_bundle(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"bundle folder {out_dir} already exists and is not empty: choose another --out")
     config, classes, split = read_run(Path(run_dir))
-    # The checkpoint holds every weight: the backbone's starting weights (ImageNet, a file)
-    # are not needed, so a run exports on a machine that never downloaded or kept them.
-    model, _, _ = build_classifier(replace(config, weights="none"), len(classes))
+    # The checkpoint holds every weight: a run exports on a machine that never downloaded or
+    # kept the backbone's starting weights.
+    model, _, _ = build_classifier_to_load(config, len(classes))
     model.load_weights(Path(run_dir) / BEST_WEIGHTS)
     representative = load_crops(representative_items(split.train, export.representative_images), classes, config, "representative")
     print("converting to TFLite (float32, int8)...")

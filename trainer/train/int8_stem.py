@@ -30,7 +30,7 @@ from trainer.tflite.forward import interpreter_for
 from trainer.train.array_files import load_array, save_array
 from trainer.train.bottlenecks import cache_key
 from trainer.train.config import TrainConfig
-from trainer.train.model import build_classifier, split_at_stem
+from trainer.train.model import build_classifier_to_load, split_at_stem
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def int8_stem_tflite(model: keras.Model, config: TrainConfig, num_classes: int, 
     training_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float32")
     try:
-        fresh, features, _ = build_classifier(config, num_classes)
+        fresh, features, _ = build_classifier_to_load(config, num_classes)
     finally:
         keras.config.set_dtype_policy(training_policy)
     fresh.set_weights(model.get_weights())

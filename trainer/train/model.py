@@ -8,6 +8,7 @@ features, phase 2 fine-tunes the two joined.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -86,6 +87,14 @@ def build_classifier(config: TrainConfig, num_classes: int) -> tuple[keras.Model
     inputs = keras.Input(shape=(*config.input_hw, 3), name="image")
     model = keras.Model(inputs, head(features(inputs)), name="bricksort_classifier")
     return model, features, head
+
+
+def build_classifier_to_load(config: TrainConfig, num_classes: int) -> tuple[keras.Model, keras.Model, keras.Model]:
+    """`build_classifier` for a model whose every weight is about to be loaded (a run's
+    checkpoint) or copied from another model: it skips the backbone's starting weights, so it
+    needs neither ImageNet's download nor a weights file. The layers and the seeded state of
+    Keras' random generators are those `build_classifier` leaves."""
+    return build_classifier(replace(config, weights="none"), num_classes)
 
 
 def calibrate_batch_norm(features: keras.Model, images: np.ndarray) -> None:

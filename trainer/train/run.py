@@ -37,6 +37,7 @@ from trainer.train.model import (
     HEAD_NAME,
     WeightsDownloadError,
     build_classifier,
+    build_classifier_to_load,
     calibrate_batch_norm,
     split_at_stem,
     unfreeze_top,
@@ -286,7 +287,9 @@ def train_head(
 ) -> tuple[list[ImageItem], StemPass | None]:
     """Phase 1: fit the head on cached bottleneck features. Returns the unreadable items and,
     when a cached phase 2 follows, the stem's pass for it."""
-    model, features, head = build_classifier(config, len(data.classes))
+    # Resuming, the run's checkpoint replaces every weight: no need for the starting ones.
+    build = build_classifier_to_load if (config.run_dir / BEST_WEIGHTS).is_file() else build_classifier
+    model, features, head = build(config, len(data.classes))
     extractor_id = _prepare_extractor(model, features, head, data, config)
     with times.stage("phase 1 features"):
         train, val, stem_pass = _head_features(data, features, config, extractor_id)
@@ -347,7 +350,7 @@ def fine_tune(
     keras.config.set_dtype_policy(mixed_precision_policy())
     try:
         with strategy.scope():
-            model, features, _ = build_classifier(config, len(data.classes))
+            model, features, _ = build_classifier_to_load(config, len(data.classes))
             model.load_weights(config.run_dir / BEST_WEIGHTS)
             unfreeze_top(features, config.fine_tune_layers, from_scratch=config.weights == "none")
             with times.stage("phase 2 inputs"):
