@@ -27,6 +27,23 @@ def test_plain_folders_give_sorted_classes_and_one_group_per_file(tmp_path):
     assert dataset.class_index() == {"1x1": 0, "2x4": 1, "slope": 2}
 
 
+def test_bmp_tiff_and_webp_photos_are_images_too_and_decode_like_the_png(tmp_path):
+    from trainer.data.images import read_image_rgb
+
+    root = write_class_folders(tmp_path / "data", per_class=2)
+    photo = brick_photo("wide", (30, 30, 200), (48, 48), seed=3)
+    write_rgb(root / "2x4" / "photo.png", photo)
+    for suffix in (".bmp", ".tif", ".TIFF", ".webp"):
+        cv2.imwrite(str(root / "2x4" / f"photo{suffix}"), cv2.imread(str(root / "2x4" / "photo.png")), [cv2.IMWRITE_WEBP_QUALITY, 101])
+    dataset = load_dataset(root)
+    names = sorted(item.path.name for item in dataset.items if item.label == "2x4" and item.path.stem == "photo")
+    assert names == ["photo.TIFF", "photo.bmp", "photo.png", "photo.tif", "photo.webp"]
+    assert dataset.ignored == []
+    decoded = {name: read_image_rgb(root / "2x4" / name) for name in names}
+    for name in names:  # all lossless: the same pixels as the PNG
+        assert (decoded[name] == decoded["photo.png"]).all(), name
+
+
 def test_subfolder_below_a_class_is_one_group(tmp_path):
     root = write_class_folders(tmp_path / "data", per_class=2)
     for view in range(3):

@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from device.cameras.folder_camera import IMAGE_SUFFIXES  # what a folder camera replays, a dataset holds
 from device.capture.manifest import MANIFEST_NAME, is_captures_root, iter_records, validate_id
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 class DatasetError(ValueError):
