@@ -31,6 +31,7 @@ from trainer.train.averaging import WeightAverage
 from trainer.train.bottlenecks import Bottlenecks, calibration_items, compute_bottlenecks, load_crop, load_crops, weights_id
 from trainer.train.checkpoint import BEST_HEAD_WEIGHTS, BEST_WEIGHTS, BestCheckpoint, RunState, save_full_best
 from trainer.train.config import CONFIG_FILE, TrainConfig
+from trainer.train.folding import fold_frozen_batch_norm
 from trainer.train.guard import check_training_setup
 from trainer.train.history import EpochLog, EpochTensorBoard, plot_curves
 from trainer.train.model import (
@@ -440,6 +441,7 @@ def _stem_inputs(
     print(f"phase 2 trains above {cut} on cached activations {shape}: {len(versions)} version(s) of each training image")
     weights = class_weights(y_train, len(data.classes)) if config.class_weights else None
     activations = keras.Input(shape=shape, name="activations")
+    top, _ = fold_frozen_batch_norm(top)  # the same function and variables, in less time
     trained = keras.Model(activations, model.get_layer(HEAD_NAME)(top(activations)), name="top_and_head")
     batches = VersionBatches(versions, y_train, config.batch_size, config.seed, weights)
     return FineTuneInputs(trained, batches.dataset(), (val.features, y_val), y_train, steps_per_epoch=len(batches))

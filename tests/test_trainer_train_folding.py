@@ -1,0 +1,85 @@
+"""Phase 2's frozen BatchNorm folded into the convolution before it: the same function, the
+same variables, and only where the fold is exact."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer.train.folding import fold_frozen_batch_norm
+
+
+def _norms(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+@pytest.fixture(scope="module")
+def frozen_top() -> keras.Model:
+    """MobileNetV2 0.35's layers above block_5_add (as phase 2 cuts it), with BatchNorm frozen
+    on statistics far from the identity, as pretrained ones are."""
+    keras.utils.set_random_seed(3)
+    core = keras.applications.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35, include_top=False, weights=None, pooling="avg")
+    rng = np.random.default_rng(3)
+    for norm in _norms(core):
+        channels = norm.moving_mean.shape[0]
+        norm.moving_mean.assign(rng.normal(0, 0.5, channels))
+        norm.moving_variance.assign(rng.uniform(0.05, 4.0, channels))
+        norm.gamma.assign(rng.uniform(0.3, 2.0, channels))
+        norm.beta.assign(rng.normal(0, 0.5, channels))
+        norm.trainable = False
+    return keras.Model(core.get_layer("block_5_add").output, core.output)
+
+
+def test_the_folded_top_computes_the_same_outputs_and_gradients_with_the_same_variables(frozen_top):
+    folded, count = fold_frozen_batch_norm(frozen_top)
+    assert count == len(_norms(frozen_top)) > 20  # every BatchNorm here follows a convolution
+    assert not _norms(folded)
+    assert [id(v) for v in folded.trainable_weights] == [id(v) for v in frozen_top.trainable_weights]
+
+    x = tf.constant(np.random.default_rng(0).normal(0, 1, (4, *frozen_top.input.shape[1:])), tf.float32)
+    outputs, gradients = [], []
+    for model in (frozen_top, folded):
+        with tf.GradientTape() as tape:
+            y = model(x, training=True)
+            loss = tf.reduce_sum(y * tf.range(y.shape[-1], dtype=tf.float32))
+        outputs.append(y.numpy())
+        gradients.append(tape.gradient(loss, model.trainable_weights))
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4, atol=1e-5 * np.abs(outputs[0]).max())
+    for original, refolded in zip(*gradients):
+        np.testing.assert_allclose(refolded.numpy(), original.numpy(), rtol=1e-3, atol=1e-4 * np.abs(original.numpy()).max())
+
+
+def test_training_the_folded_top_trains_the_original(frozen_top):
+    folded, _ = fold_frozen_batch_norm(frozen_top)
+    inputs = keras.Input(frozen_top.input.shape[1:])
+    trained = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(folded(inputs)))
+    trained.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    kernel = frozen_top.trainable_weights[0]
+    before = kernel.numpy().copy()
+    x = np.random.default_rng(1).normal(0, 1, (8, *frozen_top.input.shape[1:])).astype(np.float32)
+    trained.fit(x, np.arange(8) % 3, epochs=1, batch_size=8, verbose=0)
+    assert not np.allclose(kernel.numpy(), before)  # the original's kernel moved
+    np.testing.assert_allclose(folded(x).numpy(), frozen_top(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_only_exact_folds_are_made():
+    """Trainable BatchNorm (training from scratch), a convolution whose output something else
+    also reads, and one with its own activation are left as they are."""
+    inputs = keras.Input((8, 8, 3))
+    plain = keras.layers.Conv2D(4, 3, padding="same", use_bias=False)(inputs)
+    normed = keras.layers.BatchNormalization()(plain)
+    shared = keras.layers.Conv2D(4, 1)(normed)
+    both = keras.layers.Add()([keras.layers.BatchNormalization()(shared), shared])
+    activated = keras.layers.Conv2D(4, 1, activation="relu")(both)
+    outputs = keras.layers.BatchNormalization()(activated)
+    model = keras.Model(inputs, outputs)
+
+    assert fold_frozen_batch_norm(model) == (model, 0)  # all three BatchNorms trainable
+    for norm in _norms(model):
+        norm.trainable = False
+    folded, count = fold_frozen_batch_norm(model)
+    assert count == 1  # only the first pair
+    assert len(_norms(folded)) == 2
+    x = np.random.default_rng(2).normal(0, 1, (2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
