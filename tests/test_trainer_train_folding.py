@@ -50,6 +50,13 @@ def test_the_folded_top_computes_the_same_outputs_and_gradients_with_the_same_va
         np.testing.assert_allclose(refolded.numpy(), original.numpy(), rtol=1e-3, atol=1e-4 * np.abs(original.numpy()).max())
 
 
+def test_the_folded_top_has_a_config_as_keras_models_do(frozen_top):
+    """TensorBoard draws a model's graph from its JSON config."""
+    folded, _ = fold_frozen_batch_norm(frozen_top)
+    rebuilt = keras.models.model_from_json(folded.to_json())
+    assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in folded.layers]
+
+
 def test_training_the_folded_top_trains_the_original(frozen_top):
     folded, _ = fold_frozen_batch_norm(frozen_top)
     inputs = keras.Input(frozen_top.input.shape[1:])

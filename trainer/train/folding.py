@@ -17,13 +17,26 @@ from keras import ops
 _CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 
 
+@keras.saving.register_keras_serializable(package="bricksort")
 class FoldedConvolution(keras.layers.Layer):
     """`norm(conv(x))` for a frozen BatchNorm `norm`, computed as one convolution whose kernel
     carries the norm's per-channel scale, plus its shift. Holds no variables of its own."""
 
     def __init__(self, conv: keras.layers.Layer, norm: keras.layers.BatchNormalization, **kwargs) -> None:
-        super().__init__(name=f"{conv.name}_folded", **kwargs)
+        kwargs.setdefault("name", f"{conv.name}_folded")
+        super().__init__(**kwargs)
         self.conv, self.norm = conv, norm
+
+    def get_config(self) -> dict:
+        """The two layers' configs (TensorBoard draws the model from its config)."""
+        return {**super().get_config(), "conv": keras.saving.serialize_keras_object(self.conv),
+                "norm": keras.saving.serialize_keras_object(self.norm)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "FoldedConvolution":
+        config = dict(config)
+        conv, norm = (keras.saving.deserialize_keras_object(config.pop(key)) for key in ("conv", "norm"))
+        return cls(conv, norm, **config)
 
     def call(self, x):
         conv, norm = self.conv, self.norm
@@ -45,6 +58,7 @@ class FoldedConvolution(keras.layers.Layer):
         return y + ops.cast(shift, x.dtype)
 
 
+@keras.saving.register_keras_serializable(package="bricksort")
 class FoldedAway(keras.layers.Layer):
     """Stands where a folded BatchNorm was: passes its input on."""
 
