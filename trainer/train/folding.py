@@ -105,6 +105,8 @@ def fold_frozen_batch_norm(model: keras.Model) -> tuple[keras.Model, int]:
     how many were folded). Every other layer is `model`'s own, so the two share all variables;
     trainable BatchNorm (training from scratch) is left as it is."""
     pairs = _foldable_pairs(model)
+    if not pairs:
+        return model, 0
     folded = {id(norm) for norm in pairs.values()}
 
     def rebuild(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -114,6 +116,4 @@ def fold_frozen_batch_norm(model: keras.Model) -> tuple[keras.Model, int]:
             return FoldedAway(name=f"{layer.name}_folded_away")
         return layer
 
-    if not pairs:
-        return model, 0
     return keras.models.clone_model(model, clone_function=rebuild), len(pairs)
