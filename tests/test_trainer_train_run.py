@@ -253,6 +253,8 @@ def test_a_run_from_imagenet_weights_resumes_offline_where_those_weights_are_not
     shutil.copytree(run_dir, run)
     config = json.loads((run / "config.json").read_text())
     config["weights"] = "imagenet"  # as if trained on a workstation that had downloaded them
+    # Its own cache: the random backbone's features must not be filed under "imagenet" where other tests look.
+    config["cache_dir"] = str(tmp_path / "cache" / "bottlenecks")
     (run / "config.json").write_text(json.dumps(config))
     state = json.loads((run / "state.json").read_text())
     state["finished"] = []  # as if stopped in phase 1
