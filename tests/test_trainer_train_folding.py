@@ -90,3 +90,43 @@ def test_only_exact_folds_are_made():
     assert len(_norms(folded)) == 2
     x = np.random.default_rng(2).normal(0, 1, (2, 8, 8, 3)).astype(np.float32)
     np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_phase_2_on_images_trains_the_whole_classifier_with_its_frozen_batch_norm_folded():
+    """`--fine-tune-input images` fits the classifier itself: its backbone is folded the same way,
+    frozen stem and trained top alike, and training the folded model trains the original."""
+    from tiny_training import calibrated_tiny_classifier
+    from trainer.train.config import TrainConfig
+    from trainer.train.model import CORE_NAME, FEATURES_NAME, unfreeze_top, with_folded_backbone
+
+    model, crops = calibrated_tiny_classifier(TrainConfig(data_root=".", run_dir=".", weights="none", input_hw=(32, 32)))
+    features = model.get_layer(FEATURES_NAME)
+    unfreeze_top(features, 30)  # pretrained: every BatchNorm frozen, the top's convolutions trainable
+    norms = _norms(features.get_layer(CORE_NAME))
+
+    folded, count = with_folded_backbone(model)
+    assert count == len(norms) > 30
+    assert not _norms(folded.get_layer(CORE_NAME))
+    assert [id(v) for v in folded.trainable_weights] == [id(v) for v in model.trainable_weights]
+    np.testing.assert_allclose(folded(crops).numpy(), model(crops).numpy(), rtol=1e-4, atol=1e-5)
+
+    folded.compile(optimizer=keras.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+    top_kernel = model.trainable_weights[0]
+    before = top_kernel.numpy().copy()
+    folded.fit(crops, np.arange(len(crops)) % 3, epochs=1, batch_size=8, verbose=0)
+    assert not np.allclose(top_kernel.numpy(), before)
+    np.testing.assert_allclose(folded(crops).numpy(), model(crops).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_backbone_with_nothing_to_fold_is_trained_as_it_is():
+    """From scratch (`--weights none`) every trained BatchNorm keeps learning; the frozen stem's still fold."""
+    from tiny_training import calibrated_tiny_classifier
+    from trainer.train.config import TrainConfig
+    from trainer.train.model import FEATURES_NAME, unfreeze_top, with_folded_backbone
+
+    model, _ = calibrated_tiny_classifier(TrainConfig(data_root=".", run_dir=".", weights="none", input_hw=(32, 32)))
+    unfreeze_top(model.get_layer(FEATURES_NAME), None, from_scratch=True)
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = True
+    assert with_folded_backbone(model) == (model, 0)

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from trainer.train.config import TrainConfig
+from trainer.train.folding import fold_frozen_batch_norm
 
 FEATURES_NAME = "features"
 HEAD_NAME = "head"
@@ -95,6 +96,19 @@ def build_classifier_to_load(config: TrainConfig, num_classes: int) -> tuple[ker
     needs neither ImageNet's download nor a weights file. The layers and the seeded state of
     Keras' random generators are those `build_classifier` leaves."""
     return build_classifier(replace(config, weights="none"), num_classes)
+
+
+def with_folded_backbone(model: keras.Model) -> tuple[keras.Model, int]:
+    """(the classifier `model` rebuilt with its backbone's frozen BatchNorm folded into the
+    convolutions before them, how many were folded): the same function on the same variables,
+    for training the whole model (trainer.train.folding)."""
+    features = model.get_layer(FEATURES_NAME)
+    core, folds = fold_frozen_batch_norm(features.get_layer(CORE_NAME))
+    if not folds:
+        return model, 0
+    images = keras.Input(shape=model.input.shape[1:], name="image")
+    pooled = core(features.get_layer(NORMALISE_NAME)(images))
+    return keras.Model(images, model.get_layer(HEAD_NAME)(pooled), name=f"{model.name}_folded"), folds
 
 
 def calibrate_batch_norm(features: keras.Model, images: np.ndarray) -> None:
