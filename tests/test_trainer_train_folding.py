@@ -118,15 +118,15 @@ def test_phase_2_on_images_trains_the_whole_classifier_with_its_frozen_batch_nor
     np.testing.assert_allclose(folded(crops).numpy(), model(crops).numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_a_backbone_with_nothing_to_fold_is_trained_as_it_is():
-    """From scratch (`--weights none`) every trained BatchNorm keeps learning; the frozen stem's still fold."""
+def test_a_backbone_whose_every_batch_norm_trains_is_trained_as_it_is():
+    """From scratch with every layer unfrozen (`bricksort demo` without ImageNet weights) each
+    BatchNorm keeps learning its statistics: nothing folds."""
     from tiny_training import calibrated_tiny_classifier
     from trainer.train.config import TrainConfig
-    from trainer.train.model import FEATURES_NAME, unfreeze_top, with_folded_backbone
+    from trainer.train.model import CORE_NAME, FEATURES_NAME, unfreeze_top, with_folded_backbone
 
     model, _ = calibrated_tiny_classifier(TrainConfig(data_root=".", run_dir=".", weights="none", input_hw=(32, 32)))
-    unfreeze_top(model.get_layer(FEATURES_NAME), None, from_scratch=True)
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = True
+    features = model.get_layer(FEATURES_NAME)
+    unfreeze_top(features, len(features.get_layer(CORE_NAME).layers), from_scratch=True)
+    assert all(norm.trainable for norm in _norms(features.get_layer(CORE_NAME)))
     assert with_folded_backbone(model) == (model, 0)
