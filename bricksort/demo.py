@@ -133,7 +133,9 @@ class DemoResult:
 
 
 def choose_weights(requested: str, input_hw: tuple[int, int] = INPUT_HW) -> tuple[str, str]:
-    """("imagenet" or "none", a sentence saying why) for the requested choice."""
+    """("imagenet" or "none", a sentence saying why) for the requested choice. "auto" never
+    downloads; "imagenet" has Keras download the weights (once, ~2 MB) when they are not on
+    disk, and raises `WeightsDownloadError` (an OSError) when it cannot."""
     if requested == "none":
         return "none", "training from scratch (--weights none)"
     found = local_imagenet_weights(BACKBONE_ALPHA, input_hw)
@@ -141,11 +143,24 @@ def choose_weights(requested: str, input_hw: tuple[int, int] = INPUT_HW) -> tupl
         return "imagenet", f"ImageNet MobileNetV2 weights found locally: {found}"
     where = " or ".join(str(d) for d in keras_weights_dirs())
     if requested == "imagenet":
-        raise FileNotFoundError(
-            f"no local ImageNet MobileNetV2 {BACKBONE_ALPHA} weights in {where}; the demo runs offline "
-            "and will not download them: set KERAS_HOME to a folder whose models/ holds them, or use --weights auto"
-        )
-    return "none", f"no ImageNet weights found locally (looked in {where}): training from scratch, expect lower accuracy"
+        return "imagenet", f"ImageNet MobileNetV2 weights downloaded once: {fetch_imagenet_weights(input_hw)}"
+    return "none", (
+        f"no ImageNet weights found locally (looked in {where}): training from scratch, expect lower "
+        "accuracy; --weights imagenet downloads them once (~2 MB) for a model worth sorting with"
+    )
+
+
+def fetch_imagenet_weights(input_hw: tuple[int, int] = INPUT_HW) -> Path:
+    """Have Keras download the demo's backbone weights into its cache (where
+    `local_imagenet_weights` finds them) and return the file."""
+    from trainer.train.config import TrainConfig
+    from trainer.train.model import build_feature_extractor
+
+    build_feature_extractor(TrainConfig(data_root=".", run_dir=".", alpha=BACKBONE_ALPHA, input_hw=input_hw))
+    found = local_imagenet_weights(BACKBONE_ALPHA, input_hw)
+    if found is None:  # Keras put them somewhere else: KERAS_HOME changed under us
+        raise FileNotFoundError(f"Keras loaded the ImageNet weights but they are not in {' or '.join(map(str, keras_weights_dirs()))}")
+    return found
 
 
 class _Stages:
@@ -178,8 +193,8 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoResu
     folder = Path(config.out) / datetime.now().strftime("%Y%m%d-%H%M%S")
     if folder.exists():
         raise FileExistsError(f"demo folder {folder} already exists: wait a second and run again")
+    weights, why = choose_weights(config.weights, config.input_hw or INPUT_HW)  # may download: before any folder
     folder.mkdir(parents=True)
-    weights, why = choose_weights(config.weights, config.input_hw or INPUT_HW)
     result = DemoResult(folder=folder, weights=weights)
     say(f"bricksort demo: everything goes to {folder}\n{why}")
     stages = _Stages(6, say)

@@ -21,7 +21,8 @@ Run the whole system offline, on a simulated rig, in a few minutes on a laptop C
   6. start a virtual Marlin on a pseudo-terminal and sort fresh simulated bricks through
      the real sort loop, then check the journal against the simulated world brick by brick
 
-Everything goes to a new time-stamped folder under --out. Nothing is downloaded.
+Everything goes to a new time-stamped folder under --out. Nothing is downloaded, unless
+you ask for ImageNet weights that are not on disk (--weights imagenet: ~2 MB, once).
 """
 
 
@@ -79,7 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--time-scale", type=float, default=d.time_scale,
                         help=f"mechanical time factor: 1 real time, 0 instant (default {d.time_scale:g})")
     parser.add_argument("--weights", choices=WEIGHTS_CHOICES, default=d.weights,
-                        help=f"backbone weights: auto = ImageNet if on disk, else from scratch (default {d.weights})")
+                        help="backbone weights: auto = ImageNet if on disk, else from scratch; imagenet = ImageNet, "
+                        f"downloaded once (~2 MB) if not on disk; none = from scratch (default {d.weights})")
     parser.add_argument("--epochs", type=int, default=d.epochs,
                         help=f"most epochs for the head (early stopping on validation loss; default {d.epochs})")
     parser.add_argument("--fine-tune", type=int, default=d.fine_tune_epochs, metavar="EPOCHS",

@@ -68,8 +68,6 @@ def test_weights_are_found_where_keras_looks_or_the_demo_says_it_trains_from_scr
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     assert local_imagenet_weights(0.35, (160, 160)) is None
     assert choose_weights("auto")[0] == "none"
-    with pytest.raises(FileNotFoundError, match="will not download"):
-        choose_weights("imagenet")
     weights = tmp_path / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_160_no_top.h5"
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"h5")
@@ -77,6 +75,48 @@ def test_weights_are_found_where_keras_looks_or_the_demo_says_it_trains_from_scr
     assert choose_weights("auto") == ("imagenet", f"ImageNet MobileNetV2 weights found locally: {weights}")
     # Sizes Keras has no file for load the 224 one.
     assert local_imagenet_weights(0.35, (150, 150)) is None
+
+
+def test_imagenet_weights_are_downloaded_once_when_asked_for_and_never_by_default(tmp_path, monkeypatch):
+    """`--weights auto` (the default) stays offline and says how to get the weights;
+    `--weights imagenet` has Keras fetch them into its cache, where later runs find them."""
+    import h5py
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format
+    from keras.src.utils import file_utils
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    fetched = []
+
+    def fake_download(fname, origin, cache_subdir="datasets", **kwargs):  # Keras' file in Keras' format
+        fetched.append(origin)
+        path = tmp_path / "keras" / cache_subdir / fname
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backbone = keras.applications.MobileNetV2(input_shape=(160, 160, 3), alpha=0.35, include_top=False, weights=None)
+        with h5py.File(path, "w") as file:
+            legacy_h5_format.save_weights_to_hdf5_group(file, backbone)
+        return str(path)
+
+    monkeypatch.setattr(file_utils, "get_file", fake_download)
+    weights, why = choose_weights("auto")
+    assert weights == "none" and "--weights imagenet downloads them" in why and not fetched
+
+    weights, why = choose_weights("imagenet")
+    expected = tmp_path / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_160_no_top.h5"
+    assert (weights, why) == ("imagenet", f"ImageNet MobileNetV2 weights downloaded once: {expected}")
+    assert len(fetched) == 1 and fetched[0].endswith(expected.name)
+    assert choose_weights("auto") == ("imagenet", f"ImageNet MobileNetV2 weights found locally: {expected}")
+    assert len(fetched) == 1
+
+
+def test_a_demo_asked_for_imagenet_weights_offline_says_so_and_writes_nothing(tmp_path, offline_keras, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    out = tmp_path / "demo-out"
+    assert main(["demo", "--weights", "imagenet", "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "ImageNet weights for mobilenet_v2 alpha 0.35 at 160x160" in error and "could not be downloaded" in error
+    assert not out.exists()
 
 
 def test_demo_fine_tuning_applies_to_imagenet_weights_with_light_augmentation(tmp_path):
