@@ -83,7 +83,7 @@ def test_float_tflite_matches_keras(crops, predictions):
     reason="known limit of the random-init test model, not of export: its untrained backbone amplifies any "
     "perturbation layer after layer (int8 vs float noise-to-signal grows ~0.03 per layer to ~0.94 at the "
     "pooled features), so int8 argmax agrees with Keras on ~60% of the tiny images; ImageNet backbones are "
-    "stable (see docs/training.md, Known issues)",
+    "stable (test_trainer_export_pretrained.py: 97% on the same images; docs/training.md, Known issues)",
 )
 def test_int8_argmax_agrees_with_keras(predictions):
     keras_p, _, int8_p = predictions
