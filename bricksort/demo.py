@@ -141,10 +141,10 @@ def choose_weights(requested: str, input_hw: tuple[int, int] = INPUT_HW) -> tupl
     found = local_imagenet_weights(BACKBONE_ALPHA, input_hw)
     if found is not None:
         return "imagenet", f"ImageNet MobileNetV2 weights found locally: {found}"
-    where = " or ".join(str(d) for d in keras_weights_dirs())
     if requested == "imagenet":
         fetched = fetch_imagenet_weights(input_hw)
         return "imagenet", f"ImageNet MobileNetV2 weights downloaded once: {fetched or 'into Keras cache'}"
+    where = " or ".join(str(d) for d in keras_weights_dirs())
     return "none", (
         f"no ImageNet weights found locally (looked in {where}): training from scratch, expect lower "
         "accuracy; --weights imagenet downloads them once (~2 MB) for a model worth sorting with"

@@ -5,18 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from tiny_training import CORRUPT_NAME, trained_run
+from tiny_training import CORRUPT_NAME, bundle_predictions, run_crops, trained_run
 
 
 @pytest.fixture(scope="session")
 def crops(base):
     """Every readable tiny image as the device crops it, with the tiny run's config."""
-    from trainer.data.dataset import load_dataset
-    from trainer.export.export import read_run
-    from trainer.train.bottlenecks import load_crops
-
-    config, classes, _ = read_run(trained_run(base))
-    return load_crops(load_dataset(config.data_root).items, classes, config, "crops")
+    return run_crops(trained_run(base))
 
 
 def test_bundle_loads_with_metadata(bundle_dir):
@@ -56,18 +51,7 @@ def test_int8_model_takes_every_pixel_value_unscaled(bundle_dir, crops):
 @pytest.fixture(scope="session")
 def predictions(base, bundle_dir, crops):
     """(Keras, float TFLite, int8 TFLite) probabilities of every tiny image."""
-    from device.classifier.classifier import Classifier
-    from trainer.export.export import read_run
-    from trainer.train.model import build_classifier
-
-    run_dir = trained_run(base)
-    config, classes, _ = read_run(run_dir)
-    model, _, _ = build_classifier(config, len(classes))
-    model.load_weights(run_dir / "best.weights.h5")
-    keras_p = model.predict(crops.images.astype(np.float32), verbose=0)
-    float_p = Classifier(bundle_dir, quantization="float32").probabilities(list(crops.images))
-    int8_p = Classifier(bundle_dir, quantization="int8").probabilities(list(crops.images))
-    return keras_p, float_p, int8_p
+    return bundle_predictions(trained_run(base), bundle_dir, crops)
 
 
 def test_float_tflite_matches_keras(crops, predictions):

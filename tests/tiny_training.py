@@ -91,3 +91,31 @@ def calibrated_backbone_file(base: Path) -> Path:
     model, _ = calibrated_tiny_classifier(tiny_config(base, name="backbone", weights="none"))
     model.get_layer(FEATURES_NAME).get_layer(CORE_NAME).save_weights(path)
     return path
+
+
+def run_crops(run_dir: Path):
+    """Every readable image of a run's data as the device crops it, with the run's config (`Crops`)."""
+    from trainer.data.dataset import load_dataset
+    from trainer.export.export import read_run
+    from trainer.train.bottlenecks import load_crops
+
+    config, classes, _ = read_run(run_dir)
+    return load_crops(load_dataset(config.data_root).items, classes, config, "crops")
+
+
+def bundle_predictions(run_dir: Path, bundle_dir: Path, crops):
+    """(Keras, float TFLite, int8 TFLite) probabilities of `crops`: the run's best checkpoint and
+    the bundle exported from it, the TFLite models through the device's `Classifier`."""
+    import numpy as np
+
+    from device.classifier.classifier import Classifier
+    from trainer.export.export import read_run
+    from trainer.train.model import build_classifier_to_load
+
+    config, classes, _ = read_run(run_dir)
+    model, _, _ = build_classifier_to_load(config, len(classes))
+    model.load_weights(run_dir / "best.weights.h5")
+    keras_p = model.predict(crops.images.astype(np.float32), verbose=0)
+    float_p = Classifier(bundle_dir, quantization="float32").probabilities(list(crops.images))
+    int8_p = Classifier(bundle_dir, quantization="int8").probabilities(list(crops.images))
+    return keras_p, float_p, int8_p
