@@ -92,6 +92,40 @@ def test_only_exact_folds_are_made():
     np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "conv",
+    [
+        keras.layers.Conv2D(6, 1, use_bias=False),  # pointwise: runs as one matrix product
+        keras.layers.Conv2D(6, 1, use_bias=True),
+        keras.layers.Conv2D(6, 1, strides=2),  # strided 1x1: a convolution still
+        keras.layers.Conv2D(6, 3, padding="same"),
+        keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2),
+    ],
+    ids=["pointwise", "pointwise-bias", "strided-1x1", "3x3", "depthwise"],
+)
+def test_each_kind_of_folded_convolution_keeps_outputs_and_gradients(conv):
+    inputs = keras.Input((7, 5, 3))  # odd, unequal sides: height and width kept apart
+    norm = keras.layers.BatchNormalization()
+    model = keras.Model(inputs, norm(conv(inputs)))
+    rng = np.random.default_rng(4)
+    norm.moving_mean.assign(rng.normal(0, 0.5, norm.moving_mean.shape))
+    norm.moving_variance.assign(rng.uniform(0.05, 4.0, norm.moving_variance.shape))
+    norm.trainable = False
+    folded, count = fold_frozen_batch_norm(model)
+    assert count == 1
+
+    x = tf.constant(rng.normal(0, 1, (3, 7, 5, 3)), tf.float32)
+    results = []
+    for candidate in (model, folded):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = candidate(x, training=True)
+            loss = tf.reduce_sum(y * y)
+        results.append((y.numpy(), *[g.numpy() for g in tape.gradient(loss, [x, *candidate.trainable_weights])]))
+    for original, refolded in zip(*results):
+        np.testing.assert_allclose(refolded, original, rtol=1e-4, atol=1e-5 * np.abs(original).max())
+
+
 def test_phase_2_on_images_trains_the_whole_classifier_with_its_frozen_batch_norm_folded():
     """`--fine-tune-input images` fits the classifier itself: its backbone is folded the same way,
     frozen stem and trained top alike, and training the folded model trains the original."""
