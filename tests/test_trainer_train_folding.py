@@ -95,15 +95,17 @@ def test_only_exact_folds_are_made():
 @pytest.mark.parametrize(
     "conv",
     [
-        keras.layers.Conv2D(6, 1, use_bias=False),  # pointwise: runs as one matrix product
+        keras.layers.Conv2D(6, 1, use_bias=False),
         keras.layers.Conv2D(6, 1, use_bias=True),
-        keras.layers.Conv2D(6, 1, strides=2),  # strided 1x1: a convolution still
+        keras.layers.Conv2D(6, 1, strides=2),
         keras.layers.Conv2D(6, 3, padding="same"),
         keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2),
     ],
     ids=["pointwise", "pointwise-bias", "strided-1x1", "3x3", "depthwise"],
 )
 def test_each_kind_of_folded_convolution_keeps_outputs_and_gradients(conv):
+    """Every convolution the fold meets, with and without a bias of its own: the same outputs
+    and the same gradients, for the input as for the weights."""
     inputs = keras.Input((7, 5, 3))  # odd, unequal sides: height and width kept apart
     norm = keras.layers.BatchNormalization()
     model = keras.Model(inputs, norm(conv(inputs)))

@@ -53,32 +53,9 @@ class FoldedConvolution(keras.layers.Layer):
         if isinstance(conv, keras.layers.DepthwiseConv2D):  # kernel (h, w, in, multiplier): output in * multiplier
             kernel = kernel * ops.reshape(scale, (1, 1, kernel.shape[2], kernel.shape[3]))
             y = ops.depthwise_conv(x, ops.cast(kernel, x.dtype), conv.strides, conv.padding, conv.data_format, conv.dilation_rate)
-        elif _is_pointwise(conv):
-            y = _pointwise(x, ops.cast(kernel[0, 0] * scale, x.dtype))
         else:
             y = ops.conv(x, ops.cast(kernel * scale, x.dtype), conv.strides, conv.padding, conv.data_format, conv.dilation_rate)
         return y + ops.cast(shift, x.dtype)
-
-
-def _is_pointwise(conv: keras.layers.Layer) -> bool:
-    """A 1x1, stride-1, ungrouped convolution over channels last: a matrix product per pixel."""
-    return (
-        tuple(conv.kernel_size) == (1, 1)
-        and tuple(conv.strides) == (1, 1)
-        and getattr(conv, "groups", 1) == 1
-        and conv.data_format == "channels_last"
-    )
-
-
-def _pointwise(x, kernel):
-    """A 1x1 convolution of channels-last `x` by the (in, out) `kernel`, as one matrix product
-    over every pixel of the batch. The same sums as the convolution, but where TensorFlow runs
-    its convolutions through Eigen (CPUs without AVX-512) the convolution and its two gradients
-    cut the product into many small ones: one product took ~35% less time there
-    (docs/training.md)."""
-    shape = ops.shape(x)
-    y = ops.matmul(ops.reshape(x, (-1, shape[-1])), kernel)
-    return ops.reshape(y, (-1, *shape[1:-1], kernel.shape[-1]))
 
 
 @keras.saving.register_keras_serializable(package="bricksort")
