@@ -15,7 +15,7 @@ bundle accuracy on real photos from ../shared.
 4. render-to-photo: train on redparts-8/renders, evaluate the bundle on redparts-8/photos.
 Exports use force=True so every figure is measured; the gate's verdict is printed. Every run
 trains and exports in a fresh process, as `bricksort train` and `export` do (imports not timed),
-and reports that process's peak RSS, its CPU time and its time per stage (the run's timings.json, then export).
+and reports that process's peak RSS, its wall and CPU time, and both per stage (the run's timings.json, then export).
 With --splits-from EARLIER_OUT every run takes the split its namesake saved there, so a change
 (to the code, or to the machine) is measured on the same test images; new runs make their own.
 Those runs skip the duplicate search that makes a split, so their cold times leave it out
@@ -54,7 +54,7 @@ def _train_and_export_here(data: Path, out: Path, name: str, cache: Path, splits
     from trainer.export import export_bundle
     from trainer.export.gate import Int8AccuracyLossError, check_int8_accuracy
     from trainer.train import TrainConfig, run_training
-    from trainer.train.timings import TIMINGS_FILE
+    from trainer.train.timings import TIMINGS_FILE, process_cpu_seconds
 
     run_dir, bundle_dir = out / "runs" / name, out / "bundles" / name
     saved = splits_from / "runs" / name / "split.json" if splits_from else None
@@ -62,29 +62,27 @@ def _train_and_export_here(data: Path, out: Path, name: str, cache: Path, splits
         overrides["split_from"] = saved
     shutil.rmtree(run_dir, ignore_errors=True)
     shutil.rmtree(bundle_dir, ignore_errors=True)
-    start, start_cpu = time.perf_counter(), _cpu_seconds()
+    start, start_cpu = time.perf_counter(), process_cpu_seconds()
     run_training(TrainConfig(data_root=data, run_dir=run_dir, cache_dir=cache, **overrides))
-    trained = time.perf_counter()
+    trained, trained_cpu = time.perf_counter(), process_cpu_seconds()
     bundle = export_bundle(run_dir, bundle_dir, force=True)
     seconds = time.perf_counter() - start
+    cpu_seconds = process_cpu_seconds() - start_cpu
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
-    stages = json.loads((run_dir / TIMINGS_FILE).read_text())[-1]["stages_s"]
+    timings = json.loads((run_dir / TIMINGS_FILE).read_text())[-1]
+    stages, stages_cpu = timings["stages_s"], timings["stages_cpu_s"]
     stages["export"] = round(seconds - (trained - start), 2)
-    cpu_seconds = _cpu_seconds() - start_cpu
-    metrics = dict(bundle.metadata.metrics, bundle=str(bundle_dir), seconds=seconds, cpu_seconds=cpu_seconds, peak_rss_mb=peak_rss_mb, stages_s=stages)
+    stages_cpu["export"] = round(cpu_seconds - (trained_cpu - start_cpu), 2)
+    metrics = dict(
+        bundle.metadata.metrics, bundle=str(bundle_dir), seconds=seconds, cpu_seconds=cpu_seconds,
+        peak_rss_mb=peak_rss_mb, stages_s=stages, stages_cpu_s=stages_cpu,
+    )
     try:
         check_int8_accuracy(metrics["test_accuracy_float32"], metrics["test_accuracy_int8"])
         metrics["gate"] = "pass"
     except Int8AccuracyLossError as exc:
         metrics["gate"] = f"refused without --force: {exc}"
     return metrics, seconds
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process, every thread: on a shared VM whose wall times swing by a
-    third (docs/training.md), a steadier measure of the work done than the wall clock."""
-    times = os.times()
-    return times.user + times.system
 
 
 def main() -> None:
@@ -118,8 +116,8 @@ def main() -> None:
     cpu = {run: results[f"turntable10_{run}"]["cpu_seconds"] for run in ("cold", "warm")}
     print(f"turntable-10 train+export: cold {cold:.1f} s, warm {warm:.1f} s (CPU time {cpu['cold']:.0f} s, {cpu['warm']:.0f} s)")
     for run in ("cold", "warm"):
-        stages = results[f"turntable10_{run}"]["stages_s"]
-        print(f"  {run}: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stages.items()))
+        stages, cpu = (results[f"turntable10_{run}"][key] for key in ("stages_s", "stages_cpu_s"))
+        print(f"  {run} (wall / CPU): " + ", ".join(f"{name} {seconds:.1f} / {cpu[name]:.1f} s" for name, seconds in stages.items()))
     int8 = {TrainConfig.seed: results["turntable10_warm"]["test_accuracy_int8"]}  # the runs above: the default seed
     for seed in args.seeds:
         name = f"turntable10_seed{seed}"

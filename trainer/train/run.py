@@ -44,6 +44,7 @@ from trainer.train.model import (
     unfreeze_top,
     with_folded_backbone,
 )
+from trainer.train.optimizer import FusedAdam
 from trainer.train.schedule import fine_tune_scheduler
 from trainer.train.timings import TIMINGS_FILE, StageTimes
 
@@ -302,7 +303,7 @@ def train_head(
     # Many small steps: one graph call an epoch gives the same weights as one call a step,
     # without Python's cost per step (a fifth of phase 1 here).
     head.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(), metrics=["accuracy"],
+        optimizer=FusedAdam(config.learning_rate), loss=_loss(), metrics=["accuracy"],
         steps_per_execution=max(1, math.ceil(len(y_train) / config.batch_size)),
     )
     check_training_setup(head, y_train, len(data.classes), head.loss)
@@ -362,7 +363,7 @@ def fine_tune(
                     inputs = _image_inputs(model, data, config, train_items, val_items)
             trained = inputs.model
             trained.compile(
-                optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate), loss=_loss(), metrics=["accuracy"]
+                optimizer=FusedAdam(config.fine_tune_learning_rate), loss=_loss(), metrics=["accuracy"]
             )
         check_training_setup(trained, inputs.labels, len(data.classes), trained.loss)
         checkpoint = BestCheckpoint(model, config.run_dir, state, PHASE_FINE_TUNE)
