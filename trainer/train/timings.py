@@ -47,12 +47,11 @@ class StageTimes:
 
     def breakdown(self) -> dict[str, float]:
         """Every stage's seconds, then `other`: the part of the total no stage covered."""
-        return {**self.seconds, "other": max(0.0, self.total - sum(self.seconds.values()))}
+        return _with_other(self.seconds, self.total)
 
     def cpu_breakdown(self) -> dict[str, float]:
         """`breakdown` in CPU seconds."""
-        total = self._cpu_clock() - self._cpu_start
-        return {**self.cpu_seconds, "other": max(0.0, total - sum(self.cpu_seconds.values()))}
+        return _with_other(self.cpu_seconds, self._cpu_clock() - self._cpu_start)
 
     def summary(self) -> str:
         """One line: the total, then each stage."""
@@ -72,3 +71,8 @@ class StageTimes:
             "stages_cpu_s": {name: round(s, 2) for name, s in cpu.items()},
         })
         path.write_text(json.dumps(runs, indent=1), encoding="utf-8")
+
+
+def _with_other(stages: dict[str, float], total: float) -> dict[str, float]:
+    """`stages`, then `other`: the part of `total` no stage covered."""
+    return {**stages, "other": max(0.0, total - sum(stages.values()))}
