@@ -112,3 +112,34 @@ def test_a_run_trains_on_renders_of_its_known_parts_only_and_its_held_out_photos
 
     photos_only = prepare_run(tiny_config(base, name="photos", data_root=part_photos, synth_bricks=0))
     assert photos_only.extra == [] and photos_only.split.test == data.split.test
+
+
+def test_parts_rendered_in_parallel_processes_are_the_same_images_as_one_by_one(tmp_path):
+    together = rendered_parts(["3001", "3039", "3004"], 2, 2, (48, 64), tmp_path / "parallel", progress=False, workers=2)
+    one_by_one = rendered_parts(["3001", "3039", "3004"], 2, 2, (48, 64), tmp_path / "serial", progress=False, workers=1)
+    for mine, theirs in zip(together.folders, one_by_one.folders):
+        frames = sorted(path.relative_to(mine) for path in mine.rglob("*.jpg"))
+        assert len(frames) == 4 and frames == sorted(path.relative_to(theirs) for path in theirs.rglob("*.jpg"))
+        assert all((mine / frame).read_bytes() == (theirs / frame).read_bytes() for frame in frames)
+    assert not list((tmp_path / "parallel").rglob(".*"))  # no temporary folder left behind
+
+
+def test_a_part_that_fails_to_render_in_a_worker_fails_the_run_and_leaves_nothing_that_looks_finished(tmp_path):
+    with pytest.raises(RuntimeError, match="rendering part (3001|3039) failed(.|\n)*size must be two sizes"):
+        rendered_parts(["3001", "3039"], 1, 1, (0, 64), tmp_path, progress=False, workers=2)
+    assert not [path for path in tmp_path.rglob("*") if path.name in ("3001", "3039")]
+
+
+def test_a_script_without_a_main_guard_renders_in_parallel_too(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from trainer.data.rendered_extra import rendered_parts\n"
+        f"rendered = rendered_parts(['3001', '3039'], 1, 1, (48, 48), {str(tmp_path / 'cache')!r}, progress=False, workers=2)\n"
+        "print(sum(1 for folder in rendered.folders for _ in folder.rglob('*.jpg')))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2"]

@@ -12,16 +12,24 @@ Renders are cached, one captures root per part, under a key of everything that s
 (renderer version, frame size, seed, bricks, views), so a second run renders nothing and a
 run on other parts renders only the parts it lacks. A part is rendered into a temporary
 folder and renamed into place, so an interrupted render is never taken for a finished one.
+Parts render in parallel processes, one per core: the renderer is mostly single-threaded
+Python and NumPy (threads would queue on the GIL), and each part's images depend only on the
+seed and the part, so they come out the same however the parts are shared out.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from device.sim.parts import PART_IDS
 from device.sim.renderer import RENDER_VERSION
@@ -70,27 +78,74 @@ def rendered_parts(
     size_hw: tuple[int, int],
     cache_root: Path,
     progress: bool = True,
+    workers: int | None = None,
 ) -> RenderedParts:
     """A rendered captures root for each of `classes` the simulator's catalogue knows, rendering
-    only those not cached under `cache_root` yet."""
+    only those not cached under `cache_root` yet, in up to `workers` processes (default: one
+    per core)."""
     parts = [part for part in classes if part in PART_IDS]
     key = f"r{RENDER_VERSION}-{size_hw[0]}x{size_hw[1]}-seed{RENDER_SEED}-{bricks_per_part}x{views}"
     root = Path(cache_root).expanduser() / key
-    folders = []
-    for part in parts:
-        folder = root / part
-        if not folder.is_dir():
-            if progress:
-                print(f"rendering {bricks_per_part} bricks x {views} views of part {part} at {size_hw[0]}x{size_hw[1]} (once: kept in {root})")
-            root.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=root, prefix=f".{part}-") as tmp:
-                config = SynthConfig(Path(tmp) / part, (part,), bricks_per_part, views, RENDER_SEED, size_hw)
-                synthesize(config, progress=progress)
-                try:
-                    (Path(tmp) / part).rename(folder)
-                except OSError:
-                    # Another run sharing the cache (a second worker) rendered the same seeded images first.
-                    if not folder.is_dir():
-                        raise
-        folders.append(folder)
-    return RenderedParts(tuple(folders), tuple(part for part in classes if part not in PART_IDS))
+    todo = [part for part in parts if not (root / part).is_dir()]
+    if todo:
+        if progress:
+            print(f"rendering {bricks_per_part} bricks x {views} views of {len(todo)} part(s) at "
+                  f"{size_hw[0]}x{size_hw[1]} (once: kept in {root})")
+        root.mkdir(parents=True, exist_ok=True)
+        jobs = [(root, part, bricks_per_part, views, size_hw) for part in todo]
+        workers = min(len(jobs), workers or os.cpu_count() or 1)
+        if workers > 1:
+            _render_in_processes(jobs, workers, progress)
+        else:
+            for job in jobs:
+                render_part(*job, progress=progress)
+    return RenderedParts(tuple(root / part for part in parts), tuple(part for part in classes if part not in PART_IDS))
+
+
+def render_part(root: Path, part: str, bricks_per_part: int, views: int, size_hw: tuple[int, int], progress: bool = False) -> Path:
+    """Render one part into `root/part`: into a temporary folder first, renamed into place
+    once whole."""
+    folder = root / part
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".{part}-") as tmp:
+        config = SynthConfig(Path(tmp) / part, (part,), bricks_per_part, views, RENDER_SEED, size_hw)
+        synthesize(config, progress=progress)
+        try:
+            (Path(tmp) / part).rename(folder)
+        except OSError:
+            # Another run sharing the cache (a second worker) rendered the same seeded images first.
+            if not folder.is_dir():
+                raise
+    return folder
+
+
+def _render_in_processes(jobs: list[tuple], workers: int, progress: bool) -> None:
+    """`render_part` for each job in a fresh Python process, `workers` at a time, with one
+    progress bar over all images. Not multiprocessing: its spawned workers first re-run the
+    caller's main script, which a script calling `run_training` without a `__main__` guard
+    does not survive, and forking a process that runs TensorFlow's or OpenCV's threads is unsafe."""
+    images = {job[1]: job[2] * job[3] for job in jobs}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+
+    def render(job: tuple) -> str:
+        root, part, bricks, views, (height, width) = job
+        command = [sys.executable, "-m", __name__, str(root), part, str(bricks), str(views), str(height), str(width)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"rendering part {part} failed (exit status {done.returncode}):\n{done.stderr[-3000:]}")
+        return part
+
+    with ThreadPoolExecutor(workers) as pool, tqdm(total=sum(images.values()), desc="rendering", unit="img", disable=not progress) as bar:
+        futures = [pool.submit(render, job) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                bar.update(images[future.result()])
+        except BaseException:
+            for future in futures:
+                future.cancel()  # parts not started yet; running ones finish or fail in their temporary folders
+            raise
+
+
+if __name__ == "__main__":  # one part, for _render_in_processes: ROOT PART BRICKS VIEWS HEIGHT WIDTH
+    _root, _part, *_numbers = sys.argv[1:]
+    _bricks, _views, _height, _width = map(int, _numbers)
+    render_part(Path(_root), _part, _bricks, _views, (_height, _width))

@@ -8,8 +8,6 @@ PREPROCESSING_VERSION. A corrupt image is listed and skipped, never a crash.
 from __future__ import annotations
 
 import hashlib
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from tqdm import tqdm
 from device.vision.crop import PREPROCESSING_VERSION
 from device.vision.preprocess import model_input
 from trainer.data.dataset import ImageItem, file_sha256, item_sha256s
+from trainer.data.image_threads import image_threads
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.tflite.forward import FrozenForward
 from trainer.train.array_files import load_array, save_array
@@ -111,7 +110,7 @@ def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, 
             return str(exc)
 
     kept, images, skipped = [], [], []
-    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+    with image_threads() as pool:
         for item, result in tqdm(zip(items, pool.map(crop, items)), total=len(items), desc=desc, unit="img"):
             if isinstance(result, str):
                 skipped.append(result)
@@ -140,7 +139,6 @@ def compute_bottlenecks(
     `keep_crops`, a call that cropped every readable item keeps the crops in the result, so
     work that needs them next (phase 2's augmented copies) does not crop them again."""
     cache = BottleneckCache(config.cache_dir / cache_key(config, extractor_id))
-    workers = max(1, os.cpu_count() or 1)
     hashes = item_sha256s(items)
     vectors: dict[int, np.ndarray] = {}
     for index, content_hash in enumerate(hashes):
@@ -159,9 +157,14 @@ def compute_bottlenecks(
             return index, None
 
     bar = tqdm(total=len(missing), desc="bottlenecks", unit="img", disable=not progress or not missing)
-    with ThreadPoolExecutor(workers) as pool:
-        for start in range(0, len(missing), config.batch_size):
-            chunk = [pair for pair in pool.map(crop, missing[start : start + config.batch_size]) if pair[1] is not None]
+    batches = [missing[start : start + config.batch_size] for start in range(0, len(missing), config.batch_size)]
+    with image_threads() as pool:
+        # The next batch is cropped while this one runs through `features`: neither alone keeps both cores busy.
+        upcoming = [pool.submit(crop, index) for index in batches[0]] if batches else []
+        for number in range(len(batches)):
+            current = upcoming
+            upcoming = [pool.submit(crop, index) for index in batches[number + 1]] if number + 1 < len(batches) else []
+            chunk = [pair for pair in (future.result() for future in current) if pair[1] is not None]
             if chunk:
                 batch = np.stack([image for _, image in chunk]).astype(np.float32)
                 for (index, image), vector in zip(chunk, features(batch)):
@@ -169,7 +172,7 @@ def compute_bottlenecks(
                     cache.put(hashes[index], vector)
                     if keep_crops:
                         crops[index] = image
-            bar.update(min(config.batch_size, len(missing) - start))
+            bar.update(len(batches[number]))
     bar.close()
     kept = sorted(vectors)
     return Bottlenecks(
