@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,7 +21,6 @@ from tqdm import tqdm
 
 from device.vision.box import Box
 from trainer.data.crops import CropConfig, brick_box_and_crop, crop_descriptor, frame_thumbnail
-from trainer.data.image_threads import image_threads
 from trainer.data.images import ImageInfo, UnreadableImageError, decode_image
 from trainer.data.temp_files import temp_beside
 
@@ -126,7 +126,7 @@ def analyse_images(
     parallel = workers > 1 and len(chunks) > 1
     # Threads, not processes: decoding and OpenCV release the GIL, and a process pool would
     # need fork (unsafe once TensorFlow is loaded) or a __main__ guard in every caller.
-    with image_threads(workers) if parallel else nullcontext() as pool:
+    with ThreadPoolExecutor(workers) if parallel else nullcontext() as pool:
         for result in (pool.map if pool else map)(_facts_of_chunk, jobs):
             facts.extend(result)
             bar.update(len(result))

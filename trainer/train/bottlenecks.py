@@ -8,6 +8,8 @@ PREPROCESSING_VERSION. A corrupt image is listed and skipped, never a crash.
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,6 @@ from tqdm import tqdm
 from device.vision.crop import PREPROCESSING_VERSION
 from device.vision.preprocess import model_input
 from trainer.data.dataset import ImageItem, file_sha256, item_sha256s
-from trainer.data.image_threads import image_threads
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.tflite.forward import FrozenForward
 from trainer.train.array_files import load_array, save_array
@@ -110,7 +111,7 @@ def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, 
             return str(exc)
 
     kept, images, skipped = [], [], []
-    with image_threads() as pool:
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
         for item, result in tqdm(zip(items, pool.map(crop, items)), total=len(items), desc=desc, unit="img"):
             if isinstance(result, str):
                 skipped.append(result)
@@ -158,7 +159,7 @@ def compute_bottlenecks(
 
     bar = tqdm(total=len(missing), desc="bottlenecks", unit="img", disable=not progress or not missing)
     batches = [missing[start : start + config.batch_size] for start in range(0, len(missing), config.batch_size)]
-    with image_threads() as pool:
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
         # The next batch is cropped while this one runs through `features`: neither alone keeps both cores busy.
         upcoming = [pool.submit(crop, index) for index in batches[0]] if batches else []
         for number in range(len(batches)):
