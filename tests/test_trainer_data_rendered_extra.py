@@ -143,3 +143,20 @@ def test_a_script_without_a_main_guard_renders_in_parallel_too(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2"]
+
+
+def test_the_rendering_processes_leave_every_renders_crop_facts_in_the_cache(tmp_path, monkeypatch):
+    from trainer.data import analysis
+
+    rendered = rendered_parts(["3001", "3039"], 2, 2, (64, 80), tmp_path / "renders", progress=False, workers=2, facts_cache=tmp_path / "facts")
+    frames = sorted(path for folder in rendered.folders for path in folder.rglob("*.jpg"))
+    assert len(frames) == 8 and len(list((tmp_path / "facts").rglob("*.facts"))) == 8
+    fresh = analysis.analyse_images(frames, progress=False)  # no cache: computed here
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(analysis, "brick_box_and_crop", no_analysis)
+    cached = analysis.analyse_images(frames, cache_dir=tmp_path / "facts", progress=False)
+    assert [fact.box for fact in cached] == [fact.box for fact in fresh]
+    assert all(np.array_equal(a.descriptor, b.descriptor) for a, b in zip(cached, fresh))

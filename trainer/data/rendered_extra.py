@@ -34,6 +34,7 @@ from tqdm import tqdm
 from device.sim.parts import PART_IDS
 from device.sim.renderer import RENDER_VERSION
 from device.sim.synth import SynthConfig, synthesize
+from trainer.data.analysis import analyse_images
 from trainer.data.dataset import ImageItem
 
 RENDER_SEED = 12  # the same renders for every split seed: runs differ only in the photos
@@ -79,10 +80,13 @@ def rendered_parts(
     cache_root: Path,
     progress: bool = True,
     workers: int | None = None,
+    facts_cache: Path | None = None,
 ) -> RenderedParts:
     """A rendered captures root for each of `classes` the simulator's catalogue knows, rendering
     only those not cached under `cache_root` yet, in up to `workers` processes (default: one
-    per core)."""
+    per core). With `facts_cache`, each process also analyses the renders it made into that
+    crop-facts cache (`trainer.data.analysis`), so the held-out check that reads them next
+    finds them there instead of analysing them in this process, on the GIL."""
     parts = [part for part in classes if part in PART_IDS]
     key = f"r{RENDER_VERSION}-{size_hw[0]}x{size_hw[1]}-seed{RENDER_SEED}-{bricks_per_part}x{views}"
     root = Path(cache_root).expanduser() / key
@@ -92,7 +96,7 @@ def rendered_parts(
             print(f"rendering {bricks_per_part} bricks x {views} views of {len(todo)} part(s) at "
                   f"{size_hw[0]}x{size_hw[1]} (once: kept in {root})")
         root.mkdir(parents=True, exist_ok=True)
-        jobs = [(root, part, bricks_per_part, views, size_hw) for part in todo]
+        jobs = [(root, part, bricks_per_part, views, size_hw, facts_cache) for part in todo]
         workers = min(len(jobs), workers or os.cpu_count() or 1)
         if workers > 1:
             _render_in_processes(jobs, workers, progress)
@@ -102,9 +106,11 @@ def rendered_parts(
     return RenderedParts(tuple(root / part for part in parts), tuple(part for part in classes if part not in PART_IDS))
 
 
-def render_part(root: Path, part: str, bricks_per_part: int, views: int, size_hw: tuple[int, int], progress: bool = False) -> Path:
+def render_part(
+    root: Path, part: str, bricks_per_part: int, views: int, size_hw: tuple[int, int], facts_cache: Path | None = None, progress: bool = False
+) -> Path:
     """Render one part into `root/part`: into a temporary folder first, renamed into place
-    once whole."""
+    once whole; then, with `facts_cache`, analyse its renders into that cache."""
     folder = root / part
     with tempfile.TemporaryDirectory(dir=root, prefix=f".{part}-") as tmp:
         config = SynthConfig(Path(tmp) / part, (part,), bricks_per_part, views, RENDER_SEED, size_hw)
@@ -115,6 +121,8 @@ def render_part(root: Path, part: str, bricks_per_part: int, views: int, size_hw
             # Another run sharing the cache (a second worker) rendered the same seeded images first.
             if not folder.is_dir():
                 raise
+    if facts_cache is not None:
+        analyse_images(sorted(folder.rglob("*.jpg")), cache_dir=Path(facts_cache), workers=1, progress=False)
     return folder
 
 
@@ -127,8 +135,9 @@ def _render_in_processes(jobs: list[tuple], workers: int, progress: bool) -> Non
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
 
     def render(job: tuple) -> str:
-        root, part, bricks, views, (height, width) = job
+        root, part, bricks, views, (height, width), facts_cache = job
         command = [sys.executable, "-m", __name__, str(root), part, str(bricks), str(views), str(height), str(width)]
+        command += [str(facts_cache)] if facts_cache is not None else []
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode:
             raise RuntimeError(f"rendering part {part} failed (exit status {done.returncode}):\n{done.stderr[-3000:]}")
@@ -145,7 +154,6 @@ def _render_in_processes(jobs: list[tuple], workers: int, progress: bool) -> Non
             raise
 
 
-if __name__ == "__main__":  # one part, for _render_in_processes: ROOT PART BRICKS VIEWS HEIGHT WIDTH
-    _root, _part, *_numbers = sys.argv[1:]
-    _bricks, _views, _height, _width = map(int, _numbers)
-    render_part(Path(_root), _part, _bricks, _views, (_height, _width))
+if __name__ == "__main__":  # one part, for _render_in_processes: ROOT PART BRICKS VIEWS HEIGHT WIDTH [FACTS_CACHE]
+    _root, _part, _bricks, _views, _height, _width, *_facts = sys.argv[1:]
+    render_part(Path(_root), _part, int(_bricks), int(_views), (int(_height), int(_width)), Path(_facts[0]) if _facts else None)

@@ -190,7 +190,10 @@ def _rendered_folders(config: TrainConfig, split: Split) -> tuple[Path, ...]:
     if config.synth_bricks == 0:
         return ()
     size_hw = frame_size_hw(split.train)
-    rendered = rendered_parts(split.classes, config.synth_bricks, config.synth_views, size_hw, config.cache_dir.parent / RENDERS_CACHE)
+    rendered = rendered_parts(
+        split.classes, config.synth_bricks, config.synth_views, size_hw, config.cache_dir.parent / RENDERS_CACHE,
+        facts_cache=config.cache_dir.parent / CROPS_CACHE,  # the held-out check's (_extra_training_items)
+    )
     if rendered.folders:
         print(
             f"rendered bricks: {config.synth_bricks} x {config.synth_views} views of {len(rendered.folders)} part(s) at "
