@@ -25,7 +25,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 from PIL import Image
@@ -40,6 +40,17 @@ from trainer.data.dataset import ImageItem
 RENDER_SEED = 12  # the same renders for every split seed: runs differ only in the photos
 MAX_RENDER_SIDE = 1024  # larger frames are rendered at this size (aspect kept): the crop shrinks them anyway
 SIZE_SAMPLE = 64  # images read (headers only) to find the data's frame size
+
+
+class _RenderJob(NamedTuple):
+    """`render_part`'s arguments for one part."""
+
+    root: Path
+    part: str
+    bricks_per_part: int
+    views: int
+    size_hw: tuple[int, int]
+    facts_cache: Path | None
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ def rendered_parts(
             print(f"rendering {bricks_per_part} bricks x {views} views of {len(todo)} part(s) at "
                   f"{size_hw[0]}x{size_hw[1]} (once: kept in {root})")
         root.mkdir(parents=True, exist_ok=True)
-        jobs = [(root, part, bricks_per_part, views, size_hw, facts_cache) for part in todo]
+        jobs = [_RenderJob(root, part, bricks_per_part, views, size_hw, facts_cache) for part in todo]
         workers = min(len(jobs), workers or os.cpu_count() or 1)
         if workers > 1:
             _render_in_processes(jobs, workers, progress)
@@ -122,26 +133,26 @@ def render_part(
             if not folder.is_dir():
                 raise
     if facts_cache is not None:
-        analyse_images(sorted(folder.rglob("*.jpg")), cache_dir=Path(facts_cache), workers=1, progress=False)
+        analyse_images(sorted(folder.rglob("*.jpg")), cache_dir=facts_cache, workers=1, progress=False)
     return folder
 
 
-def _render_in_processes(jobs: list[tuple], workers: int, progress: bool) -> None:
+def _render_in_processes(jobs: list[_RenderJob], workers: int, progress: bool) -> None:
     """`render_part` for each job in a fresh Python process, `workers` at a time, with one
     progress bar over all images. Not multiprocessing: its spawned workers first re-run the
     caller's main script, which a script calling `run_training` without a `__main__` guard
     does not survive, and forking a process that runs TensorFlow's or OpenCV's threads is unsafe."""
-    images = {job[1]: job[2] * job[3] for job in jobs}
+    images = {job.part: job.bricks_per_part * job.views for job in jobs}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
 
-    def render(job: tuple) -> str:
-        root, part, bricks, views, (height, width), facts_cache = job
-        command = [sys.executable, "-m", __name__, str(root), part, str(bricks), str(views), str(height), str(width)]
-        command += [str(facts_cache)] if facts_cache is not None else []
+    def render(job: _RenderJob) -> str:
+        height, width = job.size_hw
+        command = [sys.executable, "-m", __name__, str(job.root), job.part, str(job.bricks_per_part), str(job.views), str(height), str(width)]
+        command += [str(job.facts_cache)] if job.facts_cache is not None else []
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode:
-            raise RuntimeError(f"rendering part {part} failed (exit status {done.returncode}):\n{done.stderr[-3000:]}")
-        return part
+            raise RuntimeError(f"rendering part {job.part} failed (exit status {done.returncode}):\n{done.stderr[-3000:]}")
+        return job.part
 
     with ThreadPoolExecutor(workers) as pool, tqdm(total=sum(images.values()), desc="rendering", unit="img", disable=not progress) as bar:
         futures = [pool.submit(render, job) for job in jobs]

@@ -162,9 +162,8 @@ def compute_bottlenecks(
     with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
         # The next batch is cropped while this one runs through `features`: neither alone keeps both cores busy.
         upcoming = [pool.submit(crop, index) for index in batches[0]] if batches else []
-        for number in range(len(batches)):
-            current = upcoming
-            upcoming = [pool.submit(crop, index) for index in batches[number + 1]] if number + 1 < len(batches) else []
+        for batch_indices, following in zip(batches, [*batches[1:], []]):
+            current, upcoming = upcoming, [pool.submit(crop, index) for index in following]
             chunk = [pair for pair in (future.result() for future in current) if pair[1] is not None]
             if chunk:
                 batch = np.stack([image for _, image in chunk]).astype(np.float32)
@@ -173,7 +172,7 @@ def compute_bottlenecks(
                     cache.put(hashes[index], vector)
                     if keep_crops:
                         crops[index] = image
-            bar.update(len(batches[number]))
+            bar.update(len(batch_indices))
     bar.close()
     kept = sorted(vectors)
     return Bottlenecks(
