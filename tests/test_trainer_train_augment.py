@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import pytest
 
-from trainer.train.augment import RandomPose, pose_transforms, turntable_augmentation
+from trainer.train.augment import RandomPose, pose_transforms, turntable_augmentation, warp_batch
 
 
 def _batch():
@@ -44,12 +44,24 @@ def test_colour_augmentation_keeps_pixels_in_range():
     assert out.min() >= -0.5 and out.max() <= 255.5
 
 
+def _transforms(count: int, height: int, width: int, angle: float = 0.0, scale: float = 1.0, shift_yx=(0.0, 0.0)) -> np.ndarray:
+    return np.asarray(pose_transforms(
+        np.full(count, angle, np.float32), np.full(count, scale, np.float32), np.tile(np.float32(shift_yx), (count, 1)), height, width
+    ))
+
+
 def _warp(image: np.ndarray, angle: float = 0.0, scale: float = 1.0, shift_yx=(0.0, 0.0)) -> np.ndarray:
-    height, width = image.shape[:2]
-    transforms = pose_transforms(
-        np.array([angle], np.float32), np.array([scale], np.float32), np.array([shift_yx], np.float32), height, width
-    )
-    return np.asarray(keras.ops.image.affine_transform(image[None], transforms, interpolation="bilinear", fill_mode="reflect"))[0]
+    return warp_batch(image[None], _transforms(1, *image.shape[:2], angle, scale, shift_yx))[0]
+
+
+def test_the_opencv_warp_resamples_as_keras_affine_transform_does():
+    # Keras' own bilinear warp with reflected edges is the reference; the edges included.
+    ys, xs = np.mgrid[0:40, 0:48].astype(np.float32)
+    image = np.stack([128 + 100 * np.sin(xs / 5) * np.cos(ys / 7), xs * 5, ys * 6], axis=-1)
+    batch = np.stack([image, image[::-1]])
+    transforms = np.concatenate([_transforms(1, 40, 48, 0.3, 1.04, (1.5, -2.25)), _transforms(1, 40, 48, -2.0, 0.95, (0.0, 3.0))])
+    expected = np.asarray(keras.ops.image.affine_transform(batch, transforms, interpolation="bilinear", fill_mode="reflect"))
+    np.testing.assert_allclose(warp_batch(batch, transforms), expected, atol=0.01)
 
 
 def _marked(height: int = 9, width: int = 9) -> np.ndarray:
