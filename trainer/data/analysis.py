@@ -105,6 +105,20 @@ def image_facts(path: Path, config: CropConfig, cache_dir: Path | None = None) -
     return ImageFacts(path, sha256, len(data), info, descriptor=descriptor, thumbnail=thumbnail, box=box)
 
 
+@dataclass(frozen=True)
+class FinderBox:
+    """The still-photo finder's box in an image: None when nothing stood out."""
+
+    box: Box | None
+
+
+def cached_finder_box(cache_dir: Path, sha256: str, config: CropConfig = CropConfig()) -> FinderBox | None:
+    """The finder's box an earlier analysis cached for the image with content `sha256`, or
+    None when the cache does not hold it (or holds it damaged)."""
+    cached = _load_cached(_cache_file(cache_dir, sha256, config))
+    return None if cached is None else FinderBox(cached[3])
+
+
 def _facts_of_chunk(args: tuple[list[Path], CropConfig, Path | None]) -> list[ImageFacts]:
     paths, config, cache_dir = args
     return [image_facts(path, config, cache_dir) for path in paths]

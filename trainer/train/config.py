@@ -118,6 +118,17 @@ class TrainConfig:
         if any(folder.resolve() == self.data_root.resolve() for folder in self.extra_train):
             raise ValueError(f"extra training folder {self.data_root} is the data folder itself: its images are split already")
 
+    @property
+    def crop_facts_dir(self) -> Path:
+        """The crop-facts cache (trainer.data.analysis) beside the bottlenecks: the duplicate
+        search, the held-out check and the renders fill it, and phase 1 reads its boxes."""
+        return self.cache_dir.parent / "crops"
+
+    @property
+    def renders_dir(self) -> Path:
+        """Where rendered training images (`synth_bricks`) are cached, beside the bottlenecks."""
+        return self.cache_dir.parent / "renders"
+
     def to_json(self) -> dict[str, Any]:
         """JSON-safe dict (paths as strings), the form saved in the run folder."""
         raw = asdict(self)

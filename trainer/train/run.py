@@ -57,8 +57,6 @@ SPLIT_FILE = "split.json"
 LABELS_FILE = "labels.json"
 SKIPPED_FILE = "skipped.json"
 EXTRA_LEFT_OUT_FILE = "extra-left-out.json"
-CROPS_CACHE = "crops"  # the crop-descriptor cache `bricksort audit` fills, beside the bottlenecks
-RENDERS_CACHE = "renders"  # rendered training images (TrainConfig.synth_bricks), beside them too
 PHASE_HEAD = "phase1"
 PHASE_FINE_TUNE = "phase2"
 
@@ -112,7 +110,7 @@ def _leak_free_split(dataset: Dataset, config: TrainConfig) -> Split:
     """Seeded, stratified split that keeps sessions, exact and near-duplicate sets on one side."""
     from trainer.data.link_sets import duplicate_link_sets
 
-    groups = duplicate_link_sets(dataset, config.cache_dir.parent / CROPS_CACHE)
+    groups = duplicate_link_sets(dataset, config.crop_facts_dir)
     return make_split(dataset, config.seed, config.val_fraction, config.test_fraction, groups=groups)
 
 
@@ -172,7 +170,7 @@ def _extra_training_items(config: TrainConfig, split: Split) -> ExtraImages:
     """The images of `config.extra_train` and the rendered bricks (`config.synth_bricks`) that
     may train (see trainer.data.extra_images)."""
     folders = [*config.extra_train, *_rendered_folders(config, split)]
-    extra = load_extra_images(folders, split.classes, split.val + split.test, config.cache_dir.parent / CROPS_CACHE)
+    extra = load_extra_images(folders, split.classes, split.val + split.test, config.crop_facts_dir)
     if extra.left_out:
         first = extra.left_out[0]
         print(
@@ -191,8 +189,8 @@ def _rendered_folders(config: TrainConfig, split: Split) -> tuple[Path, ...]:
         return ()
     size_hw = frame_size_hw(split.train)
     rendered = rendered_parts(
-        split.classes, config.synth_bricks, config.synth_views, size_hw, config.cache_dir.parent / RENDERS_CACHE,
-        facts_cache=config.cache_dir.parent / CROPS_CACHE,  # the held-out check's (_extra_training_items)
+        split.classes, config.synth_bricks, config.synth_views, size_hw, config.renders_dir,
+        facts_cache=config.crop_facts_dir,  # the held-out check's (_extra_training_items)
     )
     if rendered.folders:
         print(
