@@ -23,6 +23,19 @@ def test_jpeg_decodes_to_rgb_not_bgr(tmp_path, photo):
     assert red > 150 and blue < 80
 
 
+def test_a_photo_with_an_exif_rotation_decodes_upright_as_cv2_imread_gives_it(tmp_path):
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    pixels[:, :20] = (250, 250, 250)  # stored: left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # camera turned: show it turned 90 degrees clockwise
+    path = tmp_path / "turned.png"
+    Image.fromarray(pixels).save(path, exif=exif)
+    rgb = read_image_rgb(path)
+    assert rgb.shape == (40, 20, 3)  # upright: taller than wide
+    assert rgb[:20].min() > 200 and rgb[20:].max() < 50  # the white half now on top
+    np.testing.assert_array_equal(rgb, cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+
+
 def test_grayscale_png_is_converted_and_noted(tmp_path, photo):
     path = tmp_path / "grey.png"
     cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY))

@@ -104,7 +104,8 @@ def decode_image(path: Path | str) -> tuple[np.ndarray, ImageInfo]:
         raise UnreadableImageError(path, reason, str(exc)) from None
     except Exception as exc:
         raise UnreadableImageError(path, "corrupt", str(exc)) from None
-    rgb = _to_rgb(ImageOps.exif_transpose(image))
+    ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright image (~0.25 ms)
+    rgb = _to_rgb(image)
     array = np.asarray(rgb, dtype=np.uint8)
     return np.ascontiguousarray(array), info
 
