@@ -67,5 +67,7 @@ _SRGB_LUT = np.round(linear_to_srgb(np.linspace(0.0, 1.0, _SRGB_LUT_SIZE)) * 255
 
 def linear_to_srgb_u8(values: np.ndarray) -> np.ndarray:
     """Linear light to 8-bit sRGB through a lookup table (fast for whole frames)."""
-    index = np.clip(values * (_SRGB_LUT_SIZE - 1) + 0.5, 0, _SRGB_LUT_SIZE - 1).astype(np.int32)
-    return _SRGB_LUT[index]
+    scaled = values * (_SRGB_LUT_SIZE - 1)
+    scaled += 0.5  # in place: a frame-sized temporary fewer
+    np.clip(scaled, 0, _SRGB_LUT_SIZE - 1, out=scaled)
+    return _SRGB_LUT.take(scaled.astype(np.int32))  # take: several times faster than fancy indexing
