@@ -238,9 +238,9 @@ def test_a_run_crops_each_training_image_once_for_both_phases(base, monkeypatch)
     cropped: list[Path] = []
     original = bottlenecks.load_crop
 
-    def counting(item, size_hw, margin):
+    def counting(item, size_hw, margin, found=None):
         cropped.append(item.path)
-        return original(item, size_hw, margin)
+        return original(item, size_hw, margin, found)
 
     monkeypatch.setattr(bottlenecks, "load_crop", counting)
     config = tiny_config(
