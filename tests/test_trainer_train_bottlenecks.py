@@ -19,9 +19,13 @@ def _channel_means(batch: np.ndarray) -> np.ndarray:
     return batch.mean(axis=(1, 2))
 
 
+def _items(root) -> list[ImageItem]:
+    return [ImageItem(path=path, label=path.parent.name, group=path.stem) for path in sorted(root.glob("*/*.jpg"))]
+
+
 def test_every_image_gets_its_own_vector_across_batches_and_a_bad_file_is_listed(tmp_path):
     root = write_class_folders(tmp_path / "data", per_class=5)
-    items = [ImageItem(path=path, label=path.parent.name, group=path.stem) for path in sorted(root.glob("*/*.jpg"))]
+    items = _items(root)
     bad = tmp_path / "data" / "1x1" / "bad.jpg"
     bad.write_bytes(b"not a jpeg")
     items.insert(7, ImageItem(path=bad, label="1x1", group="bad"))
@@ -41,7 +45,7 @@ def test_every_image_gets_its_own_vector_across_batches_and_a_bad_file_is_listed
 
 def test_images_the_crop_facts_cache_holds_are_cropped_around_its_box_without_the_finder(tmp_path, monkeypatch):
     root = write_class_folders(tmp_path / "data", per_class=3)
-    items = [ImageItem(path=path, label=path.parent.name, group=path.stem) for path in sorted(root.glob("*/*.jpg"))]
+    items = _items(root)
     config = replace(tiny_config(tmp_path), batch_size=4)
     fresh = compute_bottlenecks(items, _channel_means, config, "fresh", progress=False, keep_crops=True)
     analyse_images([item.path for item in items[:5]], cache_dir=config.crop_facts_dir, progress=False)
