@@ -24,10 +24,10 @@ def classifier():
 @pytest.fixture(scope="module")
 def stem_bytes(classifier) -> bytes:
     """The classifier's stem below its top TRAINABLE layers, as int8 TFLite."""
-    from trainer.train.int8_stem import int8_stem_tflite
+    from trainer.train.int8_stem import float32_copy, int8_stem_tflite
 
     config, model, crops = classifier
-    return int8_stem_tflite(model, config, 3, crops)
+    return int8_stem_tflite(float32_copy(model, config, 3), config, crops)
 
 
 def _cut_tensor_of_whole_int8_model(model, crops: np.ndarray, cut: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -74,12 +74,12 @@ def test_the_int8_stem_computes_what_the_exported_int8_model_computes_at_the_cut
 def test_under_mixed_precision_the_int8_stem_is_still_built_as_export_builds_it(classifier, stem_bytes):
     import keras
 
-    from trainer.train.int8_stem import int8_stem_tflite, run_int8
+    from trainer.train.int8_stem import float32_copy, int8_stem_tflite, run_int8
 
     config, model, crops = classifier
     keras.config.set_dtype_policy("mixed_float16")  # what phase 2 sets on a GPU
     try:
-        mixed = int8_stem_tflite(model, config, 3, crops)
+        mixed = int8_stem_tflite(float32_copy(model, config, 3), config, crops)
         assert keras.config.dtype_policy().name == "mixed_float16"  # given back as it was
     finally:
         keras.config.set_dtype_policy("float32")

@@ -255,6 +255,34 @@ def test_a_run_crops_each_training_image_once_for_both_phases(base, monkeypatch)
     assert [len(list(folder.glob("*.npy"))) for folder in copies] == [1]  # the copy was made, from those crops
 
 
+def test_phase_2_versions_are_made_in_a_thread_beside_phase_1_and_its_errors_stop_the_run(base, monkeypatch):
+    """The augmented copies and the int8 version need only the frozen stem, so a run makes
+    them while the head fits; a failure there is the run's failure, not a silent gap."""
+    import threading
+
+    from trainer.train import run_training, stem
+
+    made_in: list[str] = []
+    original = stem.training_versions
+
+    def recording(*args, **kwargs):
+        made_in.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(stem, "training_versions", recording)
+    config = tiny_config(base, name="beside", epochs=1, fine_tune_epochs=1, fine_tune_layers=30, augment_copies=1)
+    run_training(config)
+    assert made_in == ["phase 2 versions"]
+    assert json.loads((config.run_dir / "state.json").read_text())["epochs_done"]["phase2"] == 1
+
+    def failing(*args, **kwargs):
+        raise MemoryError("no room for the copies")
+
+    monkeypatch.setattr(stem, "training_versions", failing)
+    with pytest.raises(MemoryError, match="no room for the copies"):
+        run_training(tiny_config(base, name="beside-fails", epochs=1, fine_tune_epochs=1, fine_tune_layers=30, augment_copies=1))
+
+
 def test_before_a_cached_phase_2_the_head_trains_on_the_stem_cache_through_the_top(base):
     from trainer.train.bottlenecks import compute_bottlenecks, load_crop
     from trainer.train.model import calibrate_batch_norm
