@@ -113,6 +113,15 @@ def test_the_dataset_runs_epoch_after_epoch_each_drawn_anew_as_indexing_would_gi
     assert not np.array_equal(epochs[0], epochs[1])
 
 
+def test_the_dataset_prefetches_without_autotuning():
+    """With autotuning, tearing the stream down after `fit` waited on a tf.data thread for up
+    to ~50 s in about a third of the runs (VersionBatches.dataset)."""
+    from trainer.train.stem import VersionBatches
+
+    batches = VersionBatches([np.zeros((6, 2), np.float32)] * 2, np.arange(6) % 2, batch_size=4, seed=0)
+    assert batches.dataset().options().autotune.enabled is False
+
+
 def test_version_batches_refuse_labels_that_do_not_match_the_activations():
     from trainer.train.stem import VersionBatches
 

@@ -182,7 +182,11 @@ class VersionBatches:
         """One epoch's batches after the other, each epoch drawn anew, without end: fit it
         with `steps_per_epoch=len(self)`. One iterator serves every epoch: Keras makes a new
         one over a `PyDataset` each epoch, and one epoch in three or four stalled 3-4 s before
-        its first batch there (~10 s of phase 2's 8 epochs on turntable-10)."""
+        its first batch there (~10 s of phase 2's 8 epochs on turntable-10). Autotuning is off
+        (a fixed prefetch of two batches): with it, tearing the iterator down when `fit`
+        returned waited on one of tf.data's threads, 11-48 s in about a third of the runs here
+        (the wait seen in a native stack dump); 4 of 8 short fits stalled ~4.5 s with it in a
+        side test, none of 8 without."""
         import tensorflow as tf
 
         def epochs():
@@ -197,4 +201,6 @@ class VersionBatches:
             tf.TensorSpec((None,), tf.int32),
             tf.TensorSpec((None,), tf.float32),
         )
-        return tf.data.Dataset.from_generator(epochs, output_signature=signature).prefetch(tf.data.AUTOTUNE)
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return tf.data.Dataset.from_generator(epochs, output_signature=signature).prefetch(2).with_options(options)
