@@ -43,6 +43,13 @@ def test_examples_in_one_batch_and_successive_steps_get_different_noise():
     assert not np.array_equal(first, second)
 
 
+def test_mixed_precision_inputs_get_noise_in_their_own_dtype():
+    layer = BankedNoise(0.3, 0.5, seed=1, dtype="mixed_float16")  # as the head is built on a GPU
+    noisy = layer(np.ones((8, WIDTH), np.float32), training=True)
+    assert keras.backend.standardize_dtype(noisy.dtype) == "float16"
+    assert 0 < float(np.mean(keras.ops.convert_to_numpy(noisy) == 0)) < 1
+
+
 def test_the_same_seed_gives_the_same_noise():
     x = np.zeros((16, WIDTH), np.float32)
     runs = [_train_pass(BankedNoise(1.0, 0.5, seed=7), x) for _ in range(2)]

@@ -40,11 +40,12 @@ class BankedNoise(keras.layers.Layer):
             kept = rng.random((self.rows, width)) >= self.rate
             self._masks = keras.ops.convert_to_tensor((kept / (1.0 - self.rate)).astype(np.float32))
 
-    def _rows(self, bank, batch):
+    def _rows(self, bank, batch, dtype):
         """One random row of `bank` per example, turned along the features by a random amount."""
         picked = keras.ops.take(bank, keras.random.randint((batch,), 0, self.rows, seed=self._draws), axis=0)
         turn = keras.random.randint((), 0, keras.ops.shape(bank)[1], seed=self._draws)
-        return keras.ops.roll(picked, turn, axis=1)
+        # float16 under mixed precision on a GPU: the banks stay float32, the rows follow the input.
+        return keras.ops.cast(keras.ops.roll(picked, turn, axis=1), dtype)
 
     def call(self, inputs, training=False):
         if not training:
@@ -52,9 +53,9 @@ class BankedNoise(keras.layers.Layer):
         batch = keras.ops.shape(inputs)[0]
         x = inputs
         if self._noise is not None:
-            x = x + self._rows(self._noise, batch)
+            x = x + self._rows(self._noise, batch, inputs.dtype)
         if self._masks is not None:
-            x = x * self._rows(self._masks, batch)
+            x = x * self._rows(self._masks, batch, inputs.dtype)
         return x
 
     def compute_output_shape(self, input_shape):
