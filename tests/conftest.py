@@ -1,6 +1,10 @@
 """Fixtures shared by the trainer tests: one tiny trained run and its bundle per test session."""
 import pytest
 
+# Before any test module imports TensorFlow, as `bricksort` does: the trainer picks its kernels
+# (oneDNN) then, so a subset of tests runs on the same ones as the whole suite.
+import trainer  # noqa: F401
+
 from tiny_training import exported_bundle
 
 
