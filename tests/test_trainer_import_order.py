@@ -2,6 +2,7 @@
 export` imports trainer.export before anything else of the trainer (a package cycle, train ->
 tflite -> train, shows only when a module of the cycle is the first one imported), and the
 trainer asks for oneDNN before TensorFlow loads, or says when TensorFlow came first."""
+import os
 import platform
 import subprocess
 import sys
@@ -12,14 +13,16 @@ def test_the_export_package_imports_first_in_a_fresh_interpreter():
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def _onednn_setting_after_importing_trainer(**env: str) -> str:
-    import os
-
+def _fresh_python(code: str, **env: str) -> str:
+    """What `code` prints in a fresh interpreter whose TF_ENABLE_ONEDNN_OPTS is only what `env` sets."""
     environ = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"} | env
-    code = "import os, sys, trainer; print(os.environ['TF_ENABLE_ONEDNN_OPTS'], 'tensorflow' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=environ)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=environ)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip()
+
+
+def _onednn_setting_after_importing_trainer(**env: str) -> str:
+    return _fresh_python("import os, sys, trainer; print(os.environ['TF_ENABLE_ONEDNN_OPTS'], 'tensorflow' in sys.modules)", **env)
 
 
 def test_the_trainer_asks_for_onednn_before_tensorflow_loads_unless_the_user_said_otherwise():
@@ -29,9 +32,6 @@ def test_the_trainer_asks_for_onednn_before_tensorflow_loads_unless_the_user_sai
 
 def _import_trainer_after(first: str, **env: str) -> tuple[bool, bool]:
     """(oneDNN on, the slow-kernels warning given) when `first` runs before `import trainer`."""
-    import os
-
-    environ = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"} | env
     code = (
         f"import warnings; {first}\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
@@ -40,9 +40,7 @@ def _import_trainer_after(first: str, **env: str) -> tuple[bool, bool]:
         "from tensorflow.python.util import _pywrap_util_port\n"
         "print(_pywrap_util_port.IsMklEnabled(), any('oneDNN' in str(w.message) for w in caught))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=environ)
-    assert result.returncode == 0, result.stderr[-3000:]
-    onednn, warned = result.stdout.split()
+    onednn, warned = _fresh_python(code, **env).split()
     return onednn == "True", warned == "True"
 
 

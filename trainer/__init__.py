@@ -4,19 +4,12 @@ import platform
 import sys
 import warnings
 
-# TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX-512 VNNI or newer; on
-# an AVX2 CPU they train phase 2 about 1.8x faster (docs/training.md). Read when TensorFlow is
-# first imported, so it is set here, before any of this package imports it; a user's own
-# TF_ENABLE_ONEDNN_OPTS=0 still wins.
-_ONEDNN_CHOSEN_BY_USER = "TF_ENABLE_ONEDNN_OPTS" in os.environ
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-
 
 def _warn_if_tensorflow_came_first() -> None:
     """A script that imported TensorFlow (or Keras) before this package has oneDNN as TensorFlow
     chose: off on x86-64 CPUs without AVX-512 VNNI, where phase 2 then ran 309 s against ~115 s.
     Say so once, with the fix, rather than train slowly in silence."""
-    if _ONEDNN_CHOSEN_BY_USER or "tensorflow" not in sys.modules or platform.machine().lower() not in ("x86_64", "amd64"):
+    if "tensorflow" not in sys.modules or platform.machine().lower() not in ("x86_64", "amd64"):
         return
     try:
         from tensorflow.python.util import _pywrap_util_port
@@ -32,4 +25,10 @@ def _warn_if_tensorflow_came_first() -> None:
         )
 
 
-_warn_if_tensorflow_came_first()
+# TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX-512 VNNI or newer; on
+# an AVX2 CPU they train phase 2 about 1.8x faster (docs/training.md). Read when TensorFlow is
+# first imported, so it is set here, before any of this package imports it; a user's own
+# TF_ENABLE_ONEDNN_OPTS=0 still wins.
+if "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
+    _warn_if_tensorflow_came_first()
