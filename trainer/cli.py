@@ -41,7 +41,7 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="transfer-learn a MobileNet classifier on a dataset (or --resume a run)",
         description="Phase 1 trains a softmax head on cached backbone features; phase 2 then fine-tunes the "
-        "backbone's top two thirds for --fine-tune epochs (default 8; 0: head only). Writes runs/<name>/ "
+        "backbone's top layers (its last blocks) for --fine-tune epochs (default 8; 0: head only). Writes runs/<name>/ "
         "(config, split, labels, best checkpoint, history, curves.png, tensorboard/).",
         epilog="The defaults are the most accurate recipe measured on turntable-10 (docs/training.md): with 150 "
         "rendered bricks of each of its parts beside the photos, train + export took about 4.2 min cold (rendering "
@@ -72,8 +72,8 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=int, help="phase-1 epochs (default 40)")
     train.add_argument("--fine-tune", type=int, dest="fine_tune_epochs", help="phase-2 epochs (default 8; 0: train the head only)")
     train.add_argument("--fine-tune-layers", type=int,
-                       help="backbone layers, from the top, that phase 2 trains (default: two thirds of them, 100 of "
-                       "MobileNetV2's 155; more than the backbone has = all of it, as training from scratch with "
+                       help="backbone layers, from the top, that phase 2 trains (default: a fifth of them, 30 of "
+                       "MobileNetV2's 155: blocks 14-16 and Conv_1; more than the backbone has = all of it, as training from scratch with "
                        "--weights none needs)")
     train.add_argument("--fine-tune-learning-rate", type=float, help="phase-2 learning rate (default 2e-4)")
     train.add_argument("--fine-tune-schedule", choices=("constant", "cosine"),

@@ -45,7 +45,7 @@ class TrainConfig:
     # Phase 2 defaults: the recipe measured best on turntable-10 (docs/training.md); its int8
     # bundle stayed within the export gate on every split, the head alone's did not.
     fine_tune_epochs: int = 8  # phase 2: top blocks, augmented images (0: head only)
-    fine_tune_layers: int | None = None  # backbone layers (from the top) unfrozen in phase 2; None: ~2/3 (trainer.train.model)
+    fine_tune_layers: int | None = None  # backbone layers (from the top) unfrozen in phase 2; None: ~1/5 (trainer.train.model)
     batch_size: int = 64
     learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 2e-4
