@@ -75,9 +75,10 @@ def training_versions(
     readable training images (`compute_bottlenecks` through the stem, cached per image, keyed
     by `stem_id`), their augmented copies, then with `int8` their int8 version
     (`trainer.train.int8_stem`). Kept apart, not stacked: a stack would copy them all once
-    more (0.8 GB and ~2 s for turntable-10 with its renders). Memory: that many times the
-    images times the activation (25.6 KB per image above MobileNetV2's block_5_add at
-    160x160). The images are cropped at most once for all the versions the cache lacks, and
+    more (0.8 GB and ~2 s for turntable-10 with its renders at block_5_add). Memory: that many
+    times the images times the activation (5.6 KB per image at MobileNetV2's default cut at
+    160x160, block_13_project_BN; 25.6 KB at block_5_add). The images are cropped at most once
+    for all the versions the cache lacks, and
     not at all when `plain` kept its crops (`compute_bottlenecks(keep_crops=True)`)."""
     crops = crops_once(plain.items, config) if plain.crops is None else lambda: plain.crops
     versions = [plain.features, *augmented_copies(plain.items, stem, config, identity, crops, plain.sha256s)]
