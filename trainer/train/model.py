@@ -147,7 +147,7 @@ def _cuts_cleanly(core: keras.Model, index: int) -> bool:
 
 
 # Phase 2's default share of the backbone: the top 30 of MobileNetV2's 155 layers (blocks 14-16
-# and Conv_1, cut at block_13_project_BN in its last stage). On turntable-10's five splits it
+# and Conv_1, cut at block_13_project_BN in its last stage). On eight splits of turntable-10 it
 # scored as well as the top 100 (above block_5_add) in 40% of phase 2's time, and better than
 # the top 20 (docs/training.md); other backbones get the same share of their own layers.
 DEFAULT_FINE_TUNE_SHARE = 30 / 155

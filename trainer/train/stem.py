@@ -78,8 +78,8 @@ def training_versions(
     more (0.8 GB and ~2 s for turntable-10 with its renders at block_5_add). Memory: that many
     times the images times the activation (5.6 KB per image at MobileNetV2's default cut at
     160x160, block_13_project_BN; 25.6 KB at block_5_add). The images are cropped at most once
-    for all the versions the cache lacks, and
-    not at all when `plain` kept its crops (`compute_bottlenecks(keep_crops=True)`)."""
+    for all the versions the cache lacks, and not at all when `plain` kept its crops
+    (`compute_bottlenecks(keep_crops=True)`)."""
     crops = crops_once(plain.items, config) if plain.crops is None else lambda: plain.crops
     versions = [plain.features, *augmented_copies(plain.items, stem, config, identity, crops, plain.sha256s)]
     if int8 is not None:
