@@ -97,3 +97,20 @@ def test_bias_correction_needs_crops(classifier):
     with pytest.raises(ValueError, match="representative crops"):
         with int8_bias_correction(model, []):
             pass
+
+
+def test_one_trace_gives_each_model_its_own_biases(classifier):
+    """to_tflite traces the model once and freezes it per quantisation: the float model must
+    come out as a fresh trace of the uncorrected model, the int8 one as a fresh trace of the
+    corrected model (the trace reads the biases when frozen, not when traced)."""
+    from trainer.tflite.bias_correction import int8_bias_correction
+    from trainer.tflite.convert import convert_as_is, to_tflite
+
+    model, crops = classifier
+    representative = list(crops)
+    converted = to_tflite(model, ("float32", "int8"), representative)
+    with int8_bias_correction(model, representative):
+        fresh_int8 = convert_as_is(model, "int8", representative)
+    assert converted["float32"] == convert_as_is(model, "float32", representative)
+    assert converted["int8"] == fresh_int8
+    assert convert_as_is(model, "int8", representative) != fresh_int8  # the correction shows in the bytes

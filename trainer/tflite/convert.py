@@ -22,15 +22,14 @@ def representative_items(train_items: list[ImageItem], count: int = REPRESENTATI
     return train_items[:: max(1, len(train_items) // count)][:count]
 
 
-def _frozen_graph(model: keras.Model):
-    """The model's inference graph with its weights as constants, batch size left open.
-    Tracing and freezing in memory takes ~2 s where `model.export` to a SavedModel took ~10 s
-    here, and int8 calibration cannot read variables, so constants it must be."""
+def _inference_function(model: keras.Model):
+    """The model's inference graph, traced once, batch size left open. Its variables are read
+    when the graph is frozen (`_convert`), so one trace serves models whose weights change
+    between conversions (the int8 model's corrected biases)."""
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
-    return convert_variables_to_constants_v2(tf.function(lambda pixels: model(pixels, training=False)).get_concrete_function(spec))
+    return tf.function(lambda pixels: model(pixels, training=False)).get_concrete_function(spec)
 
 
 def _full_range(crop: np.ndarray) -> np.ndarray:
@@ -49,12 +48,21 @@ def convert_as_is(model: keras.Model, quantization: str, representative: Sequenc
     """`model` (one input, one output) as TFLite bytes, its weights as they are: `to_tflite`
     corrects a classifier's biases around this; a part of one (the phase-2 stem) is corrected
     by its caller. For "int8" the input is 0..255 pixels, as in `to_tflite`."""
-    import tensorflow as tf
+    return _convert(_inference_function(model), quantization, representative)
 
-    # The converter saves its trackable object as a SavedModel first: the Keras model took
-    # ~6 s of tracing per conversion here, and the frozen graph needs nothing from it (the
-    # same bytes come out), so it gets an empty one.
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([_frozen_graph(model)], tf.Module())
+
+def _convert(inference, quantization: str, representative: Sequence[np.ndarray]) -> bytes:
+    """`inference` (`_inference_function`), frozen with the weights as they are now, as TFLite bytes."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    # Weights as constants: int8 calibration cannot read variables, and freezing in memory
+    # takes ~0.7 s where `model.export` to a SavedModel took ~10 s here. The converter saves
+    # its trackable object as a SavedModel first: the Keras model took ~6 s of tracing per
+    # conversion, and the frozen graph needs nothing from it (the same bytes come out), so it
+    # gets an empty one.
+    frozen = convert_variables_to_constants_v2(inference)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
     if quantization == "int8":
 
         def samples():
@@ -83,10 +91,11 @@ def to_tflite(
         raise ValueError(f"quantization must be among {QUANTIZATIONS}, got {sorted(unknown)}")
     if "int8" in quantizations and not len(representative):
         raise ValueError("int8 export needs representative crops from the training split")
+    inference = _inference_function(model)
     converted = {}
     for quantization in quantizations:
         corrected = int8_bias_correction(model, representative) if quantization == "int8" else contextlib.nullcontext()
-        # The int8 model has other biases than the float one, so each is frozen on its own.
+        # The int8 model has other biases than the float one: one trace, frozen for each.
         with corrected:
-            converted[quantization] = convert_as_is(model, quantization, representative)
+            converted[quantization] = _convert(inference, quantization, representative)
     return converted
