@@ -56,6 +56,16 @@ def test_the_same_seed_gives_the_same_noise():
     np.testing.assert_array_equal(*runs)
 
 
+def test_a_restarted_layer_draws_what_a_new_one_draws():
+    x = np.zeros((16, WIDTH), np.float32)
+    used = BankedNoise(1.0, 0.5, seed=7)
+    first = _train_pass(used, x)
+    _train_pass(used, x)
+    used.restart()
+    np.testing.assert_array_equal(_train_pass(used, x), first)
+    np.testing.assert_array_equal(_train_pass(BankedNoise(1.0, 0.5, seed=7), x), first)
+
+
 def test_a_saved_model_with_the_layer_loads_back(tmp_path):
     inputs = keras.Input((WIDTH,))
     model = keras.Model(inputs, keras.layers.Dense(3)(BankedNoise(0.1, 0.2, seed=4, rows=32)(inputs)))

@@ -281,6 +281,34 @@ def test_resume_with_more_fine_tune_epochs_continues_a_finished_run(base):
     assert [(h["phase"], h["epoch"]) for h in history] == [("phase1", 0), ("phase1", 1), ("phase2", 0), ("phase2", 1)]
 
 
+@pytest.mark.heavy
+def test_phase_2_goes_on_from_phase_1_s_own_classifier_exactly_as_from_the_loaded_checkpoint(base, monkeypatch):
+    """In one process phase 2 trains phase 1's classifier on instead of building and loading
+    another; a run resumed for phase 2 loads the checkpoint. Both must train the same weights."""
+    from trainer.train import run, run_training
+    from trainer.train.config import TrainConfig
+
+    builds = []
+    original = run.build_classifier_to_load
+    monkeypatch.setattr(run, "build_classifier_to_load", lambda *args: builds.append(1) or original(*args))
+    settings = dict(epochs=3, fine_tune_epochs=2, fine_tune_layers=5, feature_noise=0.2)
+    together = tiny_config(base, name="phases-together", **settings)
+    run_training(together)
+    assert builds == []  # phase 2 took phase 1's classifier
+    apart = tiny_config(base, name="phases-apart", **{**settings, "fine_tune_epochs": 0})
+    run_training(apart)
+    run_training(TrainConfig.load(apart.run_dir, fine_tune_epochs=2, resume=True))
+    assert builds == [1]  # the resumed run built one to load its checkpoint into
+
+    def phase_2(run_dir):
+        return [h for h in json.loads((run_dir / "history.json").read_text()) if h["phase"] == "phase2"]
+
+    assert len(phase_2(together.run_dir)) == 2
+    for mine, theirs in zip(phase_2(together.run_dir), phase_2(apart.run_dir)):
+        assert mine["val_loss"] == pytest.approx(theirs["val_loss"], rel=1e-6)
+        assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-6)
+
+
 def test_cosine_schedule_lowers_phase_2_s_rate_each_epoch_and_a_resume_continues_it(base):
     from trainer.train import run_training
     from trainer.train.config import TrainConfig

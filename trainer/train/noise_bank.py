@@ -40,6 +40,10 @@ class BankedNoise(keras.layers.Layer):
             kept = rng.random((self.rows, width)) >= self.rate
             self._masks = keras.ops.convert_to_tensor((kept / (1.0 - self.rate)).astype(np.float32))
 
+    def restart(self) -> None:
+        """Draw the same noise from here on as a layer built anew with the same seed."""
+        self._draws.state.assign(np.array([self.seed, 0], dtype=self._draws.state.dtype))
+
     def _rows(self, bank, batch, dtype):
         """One random row of `bank` per example, turned along the features by a random amount."""
         picked = keras.ops.take(bank, keras.random.randint((batch,), 0, self.rows, seed=self._draws), axis=0)

@@ -36,6 +36,7 @@ from trainer.train.folding import fold_frozen_batch_norm
 from trainer.train.guard import check_training_setup
 from trainer.train.history import EpochLog, EpochTensorBoard, plot_curves
 from trainer.train.model import (
+    FEATURES_NAME,
     HEAD_NAME,
     WeightsDownloadError,
     build_classifier,
@@ -45,6 +46,7 @@ from trainer.train.model import (
     unfreeze_top,
     with_folded_backbone,
 )
+from trainer.train.noise_bank import BankedNoise
 from trainer.train.optimizer import FusedAdam
 from trainer.train.schedule import fine_tune_scheduler
 from trainer.train.timings import TIMINGS_FILE, StageTimes
@@ -94,13 +96,17 @@ class TrainingData:
 @dataclass(frozen=True)
 class StemPass:
     """Phase 1's pass through the stem (the costly early layers), handed to phase 2 in the same
-    process so it neither reads the activations back from the cache nor crops the images again."""
+    process so it neither reads the activations back from the cache nor crops the images again,
+    and, where it can, trains phase 1's own classifier on instead of building another."""
 
     identity: str  # `stem_id` of the stem that made them
+    cut: str  # the backbone layer the stem ends at
+    top: keras.Model  # the backbone above the cut, sharing `classifier`'s layers
     train: Bottlenecks
     val: Bottlenecks
     forward: FrozenForward  # the stem as it ran (as TFLite: converted once for both phases)
     versions: InBackground[list[np.ndarray]] | None = None  # phase 2's versions of `train`, being made
+    classifier: keras.Model | None = None  # phase 1's, at the run's best checkpoint (None: load the checkpoint)
 
 
 def class_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
@@ -280,7 +286,7 @@ def _head_features(
     train_pooled, val_pooled = (
         replace(side, features=pooled_features(side, top, top_forward, config, identity), crops=None) for side in (train, val)
     )
-    return train_pooled, val_pooled, StemPass(identity, train, val, stem_forward)
+    return train_pooled, val_pooled, StemPass(identity, cut, top, train, val, stem_forward)
 
 
 def _phase_2_crops_images(config: TrainConfig) -> bool:
@@ -333,6 +339,8 @@ def train_head(
     if checkpoint.improved:
         head.load_weights(config.run_dir / BEST_HEAD_WEIGHTS)
         save_full_best(model, config.run_dir)
+        if stem_pass is not None:  # `model` is now the best checkpoint, exactly
+            stem_pass = replace(stem_pass, classifier=model)
     state.finish(PHASE_HEAD, config.run_dir)
     return [item for item, _ in skipped], stem_pass
 
@@ -359,8 +367,7 @@ def fine_tune(
     keras.config.set_dtype_policy(mixed_precision_policy())
     try:
         with strategy.scope():
-            model, features, _ = build_classifier_to_load(config, len(data.classes))
-            model.load_weights(config.run_dir / BEST_WEIGHTS)
+            model, features = _starting_classifier(config, len(data.classes), strategy, stem_pass)
             unfreeze_top(features, config.fine_tune_layers, from_scratch=config.weights == "none")
             with times.stage("phase 2 inputs"):
                 if config.fine_tune_input == "cached":
@@ -394,6 +401,24 @@ def fine_tune(
         state.finish(PHASE_FINE_TUNE, config.run_dir)
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def _starting_classifier(
+    config: TrainConfig, num_classes: int, strategy: tf.distribute.Strategy, stem_pass: StemPass | None
+) -> tuple[keras.Model, keras.Model]:
+    """(the classifier phase 2 starts from, at the run's best checkpoint; its feature extractor).
+    Phase 1's own when it handed one over and its variables suit phase 2 here (one replica,
+    float32: a CPU), with its noise drawn from the start again as in a new build: the same
+    weights come out, without building and loading another (~2 s). Else built and loaded."""
+    handed = stem_pass.classifier if stem_pass else None
+    if handed is None or strategy.num_replicas_in_sync != 1 or keras.config.dtype_policy().name != "float32":
+        model, features, _ = build_classifier_to_load(config, num_classes)
+        model.load_weights(config.run_dir / BEST_WEIGHTS)
+        return model, features
+    for layer in handed.get_layer(HEAD_NAME).layers:
+        if isinstance(layer, BankedNoise):
+            layer.restart()
+    return handed, handed.get_layer(FEATURES_NAME)
 
 
 @dataclass(frozen=True)
@@ -435,8 +460,11 @@ def _stem_inputs(
     `stem_pass`'s when it is of this stem and these images, else read from the cache."""
     from trainer.train.stem import VersionBatches, stem_id, training_versions
 
-    cut, stem, top = split_at_stem(features, config.fine_tune_layers)
-    identity = stem_id(cut, stem)
+    if stem_pass and stem_pass.classifier is model:  # phase 1's own layers, cut as phase 1 cut them
+        cut, top, identity = stem_pass.cut, stem_pass.top, stem_pass.identity
+    else:
+        cut, stem, top = split_at_stem(features, config.fine_tune_layers)
+        identity = stem_id(cut, stem)
     if stem_pass and (stem_pass.identity, stem_pass.train.items, stem_pass.val.items) == (identity, train_items, val_items):
         train, val = stem_pass.train, stem_pass.val
         versions = stem_pass.versions.result()
