@@ -46,6 +46,16 @@ def test_identical_pairs_match_brute_force():
     assert found == expected == {(3, 10), (3, 20), (10, 20)}
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_the_prefilter_s_block_means_are_exact_4x4_averages(dtype):
+    from trainer.data.duplicates import _block_means
+
+    images = np.random.default_rng(6).integers(0, 256, (5, 8, 8, 3)).astype(dtype)
+    images[0] = 255  # sixteen of the largest uint8 value must not overflow
+    expected = images.astype(np.float64).reshape(5, 2, 4, 2, 4, 3).mean(axis=(2, 4)).reshape(5, -1)
+    np.testing.assert_array_equal(_block_means(images), expected.astype(np.float32))
+
+
 def test_searches_across_two_sets_pair_each_first_row_with_rows_of_the_second_only():
     rng = np.random.default_rng(3)
     first, second = unit_rows(25, 8, seed=4), unit_rows(9, 8, seed=5)
