@@ -25,7 +25,6 @@ from trainer.data.split import Split
 from trainer.tflite.convert import REPRESENTATIVE_IMAGES, representative_items, to_tflite
 from trainer.export.gate import MAX_INT8_DROP_POINTS, check_int8_accuracy
 from trainer.export.threshold import ThresholdRule, fused_view_sets, reject_threshold
-from trainer.train.background import InBackground
 from trainer.train.bottlenecks import Crops, load_crops
 from trainer.train.checkpoint import BEST_WEIGHTS
 from trainer.train.config import TrainConfig
@@ -118,14 +117,6 @@ def read_run(run_dir: Path) -> tuple[TrainConfig, list[str], Split]:
     return config, classes, Split.load(run_dir / SPLIT_FILE, config.data_root)
 
 
-def _held_out(config: TrainConfig, classes: list[str], split: Split) -> tuple[Crops, Crops, str]:
-    """The test and validation crops and the data's fingerprint. Export makes them in a thread
-    while it builds the model and converts it, work that keeps about one core of two busy."""
-    test = load_crops(split.test, classes, config, "test crops", progress=False)
-    val = load_crops(split.val, classes, config, "val crops", progress=False)
-    return test, val, dataset_fingerprint(load_dataset(config.data_root))
-
-
 def export_bundle(
     run_dir: Path | str, out_dir: Path | str, force: bool = False, export: ExportConfig = ExportConfig()
 ) -> Bundle:
@@ -135,7 +126,6 @@ def export_bundle(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"bundle folder {out_dir} already exists and is not empty: choose another --out")
     config, classes, split = read_run(Path(run_dir))
-    held_out = InBackground(lambda: _held_out(config, classes, split), "export's held-out crops")
     # The checkpoint holds every weight: a run exports on a machine that never downloaded or
     # kept the backbone's starting weights.
     model, _, _ = build_classifier_to_load(config, len(classes))
@@ -144,10 +134,11 @@ def export_bundle(
     print("converting to TFLite (float32, int8)...")
     converted = to_tflite(model, ("float32", "int8"), list(representative.images))
     models = {MODEL_FILES[q]: data for q, data in converted.items()}
-    test, val, fingerprint = held_out.result()
-    print(f"cropped {len(test.items)} test and {len(val.items)} validation images beside the conversion")
+    test = load_crops(split.test, classes, config, "test crops")
+    val = load_crops(split.val, classes, config, "val crops")
     if not len(test.items) or not len(val.items):
         raise ValueError(f"run {run_dir}: the test and validation splits need readable images to export")
+    fingerprint = dataset_fingerprint(load_dataset(config.data_root))
     with tempfile.TemporaryDirectory(prefix="bricksort-export-") as staging:
         staged = write_bundle(Path(staging), models, classes, _metadata(config, export.device_model, 0.0, fingerprint, {}))
         threads = os.cpu_count() or 1

@@ -104,11 +104,10 @@ class Crops:
     skipped: list[str]
 
 
-def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, desc: str, progress: bool = True) -> Crops:
+def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, desc: str) -> Crops:
     """Crop every readable item through the device's `model_input` (in parallel threads:
     decoding and OpenCV release the GIL), around the finder's cached box where the crop-facts
-    cache holds one (as `compute_bottlenecks` does); unreadable ones are listed. `desc` names
-    the progress bar (none without `progress`)."""
+    cache holds one (as `compute_bottlenecks` does); unreadable ones are listed."""
     index = {name: i for i, name in enumerate(classes)}
 
     def crop(item: ImageItem) -> np.ndarray | str:
@@ -120,7 +119,7 @@ def load_crops(items: list[ImageItem], classes: list[str], config: TrainConfig, 
 
     kept, images, skipped = [], [], []
     with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
-        for item, result in tqdm(zip(items, pool.map(crop, items)), total=len(items), desc=desc, unit="img", disable=not progress):
+        for item, result in tqdm(zip(items, pool.map(crop, items)), total=len(items), desc=desc, unit="img"):
             if isinstance(result, str):
                 skipped.append(result)
             else:
