@@ -44,8 +44,8 @@ def _register_training(subparsers: argparse._SubParsersAction) -> None:
         "backbone's top layers (its last blocks) for --fine-tune epochs (default 8; 0: head only). Writes runs/<name>/ "
         "(config, split, labels, best checkpoint, history, curves.png, tensorboard/).",
         epilog="The defaults are the most accurate recipe measured on turntable-10 (docs/training.md): with 150 "
-        "rendered bricks of each of its parts beside the photos, train + export took 3.3-3.6 min cold (rendering "
-        "included) and 1.4-1.9 min warm on 2 CPU cores; --synth-bricks 0 (photos only; measured with phase 2 over the top "
+        "rendered bricks of each of its parts beside the photos, train + export took 3.1-3.6 min cold (rendering "
+        "included) and 1.4-2.0 min warm on 2 CPU cores; --synth-bricks 0 (photos only; measured with phase 2 over the top "
         "two thirds, as before 2026-12-07) 2 min and 1.2 min, but it read "
         "bricks in poses its photos lacked as look-alike parts (int8 93.4-99.8% over eight splits of 2026-11-30, mean 97.0%, "
         "against 96.1-100%, mean 98.9%). --fine-tune 0 trains the head alone, faster still, but its int8 model "
