@@ -1,6 +1,6 @@
 """Dataset audit: unreadable files, converted colour modes, tiny images, class balance, image
-sizes, brick boxes that look wrong, exact and near-duplicates, label conflicts, and what a
-naive split would leak."""
+sizes, brick boxes that look wrong, the colours each part was captured in, exact and
+near-duplicates, label conflicts, and what a naive split would leak."""
 from __future__ import annotations
 
 from collections import Counter
@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from trainer.data.analysis import ImageFacts, analyse_images
+from trainer.data.colours import ColourConfig, brick_colour, colour_summary
 from trainer.data.crops import CropConfig
 from trainer.data.dataset import Dataset, dataset_fingerprint, load_dataset
 from trainer.data.duplicates import DuplicateConfig, DuplicateFindings, find_duplicates
@@ -30,6 +31,7 @@ class AuditConfig:
     box_size_range: tuple[float, float] = (0.6, 1.6)
     crop: CropConfig = field(default_factory=CropConfig)
     duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
+    colours: ColourConfig = field(default_factory=ColourConfig)
     cache_dir: Path | None = None
     workers: int | None = None
 
@@ -114,6 +116,12 @@ def box_size_outliers(dataset: Dataset, facts: list[ImageFacts], size_range: tup
     return [(boxed[index][1], ratio) for index, ratio in off_class_median(sizes, size_range)]
 
 
+def _colours(dataset: Dataset, facts: list[ImageFacts], config: ColourConfig) -> dict[str, Any]:
+    named = [(item.label, brick_colour(fact)) for item, fact in zip(dataset.items, facts)]
+    named = [(label, name) for label, name in named if name is not None]
+    return colour_summary([label for label, _ in named], [name for _, name in named], dataset.classes, config)
+
+
 def _brick_boxes(dataset: Dataset, no_brick: list[ImageFacts], off: list[tuple[ImageFacts, float]], config: AuditConfig) -> dict[str, Any]:
     low, high = config.box_size_range
     return {
@@ -171,6 +179,7 @@ def _summary(
         "tiny": {"min_side": config.tiny_side, **_listing(dataset, tiny)},
         "image_sizes": dict(sizes.most_common()),
         "brick_boxes": _brick_boxes(dataset, no_brick, box_outliers, config),
+        "colours": _colours(dataset, facts, config.colours),
         "exact_duplicates": {
             "groups": len(exact),
             "files": sum(len(g.items) for g in exact),

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from trainer.data.audit import AuditConfig, run_audit
-from trainer.data.audit_report import write_audit
+from trainer.data.audit_report import one_colour_parts, write_audit
 
 EXIT_CONFLICTS = 1  # also: a class with no readable image
 
@@ -40,6 +40,12 @@ def audit_command(args: argparse.Namespace) -> int:
     exact, near = s["exact_duplicates"], s["near_duplicates"]
     print(f"exact duplicates: {exact['groups']} groups ({exact['redundant_copies']} redundant copies); "
           f"near-duplicates: {near['groups']} groups holding {near['images_in_groups']} images")
+    for owned in s["colours"]["owned_by_one_class"]:
+        print(f"colour: {owned['colour']} is almost only {owned['class']}'s ({round(100 * owned['share'])}% of {owned['photos']} photos): "
+              "a model may read it as that part; capture other parts in it")
+    for colour, parts in one_colour_parts(s["colours"]).items():
+        print(f"colour: {', '.join(parts)} {'was' if len(parts) == 1 else 'were'} captured (almost) only in {colour}: "
+              "capture in other colours too")
     leak = s["split_leakage"]
     print(f"a naive split would leak {leak['naive_leaked_test']}/{leak['naive_test_size']} test images; the grouped split leaks {leak['leaked_test']}")
     for lump in leak["held_out_mostly_one_set"]:

@@ -9,6 +9,7 @@ import numpy as np
 
 from device.vision.crop import crop_for_model
 from trainer.data.audit import AuditResult
+from trainer.data.colours import SWATCHES
 from trainer.data.crops import brick_crop
 from trainer.data.images import UnreadableImageError, read_image_rgb
 
@@ -54,6 +55,40 @@ def _plot_image_sizes(result: AuditResult, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _plot_colours(result: AuditResult, path: Path) -> None:
+    """Each part's photos by brick colour: one bar a part, a segment a colour in its swatch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    per_class = result.summary["colours"]["per_class"]
+    labels = list(per_class)
+    fig, ax = plt.subplots(figsize=(7.5, max(2.5, 0.32 * len(labels) + 1.5)))
+    left = np.zeros(len(labels))
+    for name, rgb in SWATCHES.items():
+        counts = np.array([per_class[label].get(name, 0) for label in labels], float)
+        if counts.any():
+            ax.barh(labels, counts, left=left, color=np.array(rgb) / 255, edgecolor="#777777", linewidth=0.4, label=name)
+            left += counts
+    ax.invert_yaxis()  # the first part on top, as in the JSON
+    ax.set_xlabel("photos")
+    ax.set_title("brick colour per part (coarse names; see report.md)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def one_colour_parts(colours: dict) -> dict[str, list[str]]:
+    """The audit summary's parts captured in one colour, grouped by that colour: a set whose
+    parts all come in red reads as one finding, not one a part."""
+    grouped: dict[str, list[str]] = {}
+    for single in colours["one_colour_classes"]:
+        grouped.setdefault(single["colour"], []).append(single["class"])
+    return grouped
 
 
 def _tile(path: Path, result: AuditResult, caption: str) -> np.ndarray:
@@ -131,7 +166,8 @@ def write_audit(result: AuditResult, out_dir: Path, json_path: Path | None = Non
     json_path.write_text(json.dumps(result.summary, indent=1) + "\n", encoding="utf-8")
     _plot_class_counts(result, out_dir / "class_counts.png")
     _plot_image_sizes(result, out_dir / "image_sizes.png")
-    pictures = ["class_counts.png", "image_sizes.png"]
+    _plot_colours(result, out_dir / "colours.png")
+    pictures = ["class_counts.png", "image_sizes.png", "colours.png"]
     pairs = _example_pairs(result)
     if pairs:
         _pair_sheet(result, pairs, out_dir / "near_duplicates.png")
@@ -193,6 +229,22 @@ def _markdown(result: AuditResult, pictures: list[str]) -> str:
         f"- box under {low}x / over {high}x its class's median size: {boxes['off_size']['smaller']} / {boxes['off_size']['larger']}"
         " (a piece of a brick, or a brick with its shadow: see brick_boxes.png when there are any)",
     ]
+    colours = s["colours"]
+    lines += [
+        "",
+        "## Colours",
+        "",
+        "A model reads colour as readily as shape: a colour only one part was captured in, or a part captured in one",
+        "colour, is where bricks of other colours will be misread. Capture every part in several colours.",
+        "Each brick's colour is named from the pixels of its box that differ from the table, white-balanced on the table",
+        "around it; the names are coarse (a shaded white face can read as grey or tan). colours.png shows every part's.",
+        "",
+    ]
+    lines += [f"- **{o['colour']}** is almost only {o['class']}'s: {round(100 * o['share'])}% of its {o['photos']} photos"
+              for o in colours["owned_by_one_class"]]
+    lines += [f"- captured (almost) only in **{colour}**: {', '.join(parts)}" for colour, parts in one_colour_parts(colours).items()]
+    if not colours["owned_by_one_class"] and not colours["one_colour_classes"]:
+        lines.append("- no colour belongs to one part, and no part comes in one colour only")
     lines += [
         "",
         "## Split leakage",
