@@ -7,9 +7,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from device.vision.colour import SWATCHES
 from device.vision.crop import crop_for_model
 from trainer.data.audit import AuditResult
-from trainer.data.colours import SWATCHES
 from trainer.data.crops import brick_crop
 from trainer.data.images import UnreadableImageError, read_image_rgb
 
