@@ -182,6 +182,7 @@ def measure(bundle: Path, frame_count: int, threads: int, kind: str, rig_frames:
     what classify adds around invoke(): tensor copies, dequantising, and invoke() itself
     running slower after detection has evicted its caches. Group times are divided by `views`."""
     from device.classifier.classifier import Classifier, top_categories
+    from device.vision.colour import brick_colour_name
     from device.vision.crop import crop_for_model
     from device.vision.still import find_brick_in_still
 
@@ -190,6 +191,7 @@ def measure(bundle: Path, frame_count: int, threads: int, kind: str, rig_frames:
         classifier.probabilities([np.zeros((*INPUT_HW, 3), np.uint8)] * views)
     frames, what = frames_to_classify(kind, frame_count, rig_frames)
     stages: dict[str, list[float]] = {"detect": [], "crop_resize": [], "invoke": [], "post": []}
+    colour_ms: list[float] = []  # the sorter's colour check, on with an exported bundle's part colours
     group: list[np.ndarray] = []
     for frame in frames:
         group.append(frame)
@@ -204,6 +206,9 @@ def measure(bundle: Path, frame_count: int, threads: int, kind: str, rig_frames:
             crops.append(crop_for_model(view, box, INPUT_HW, classifier.bundle.metadata.crop_margin))
             t2 = time.perf_counter()
             detect, crop = detect + t1 - t0, crop + t2 - t1
+            if kind == "sorter" and box is not None:
+                brick_colour_name(view, box)
+                colour_ms.append((time.perf_counter() - t2) * 1e3)
         t2 = time.perf_counter()
         for probabilities in classifier.probabilities(crops):  # set_tensor + invoke + dequantise
             top_categories(probabilities, classifier.labels, 5)
@@ -216,6 +221,7 @@ def measure(bundle: Path, frame_count: int, threads: int, kind: str, rig_frames:
     return {
         "median_ms": {name: float(np.median(values)) for name, values in stages.items()},
         "watch_ms": watch_ms(rig_frames, frame_count) if kind == "sorter" else None,
+        "colour_ms": float(np.median(colour_ms)) if colour_ms else None,
         "backend": classifier.backend,
         "batched": classifier.batchable,
         "views": views,
@@ -241,6 +247,10 @@ def report(result: dict) -> None:
         print(f"  {name:16s} {value:7.3f}")
     total = m["detect"] + m["crop_resize"] + invoke + m["post"]
     print(f"  {'total':16s} {total:7.3f}   = {total / invoke:.2f}x bare invoke() (target <= 1.3x)")
+    if result.get("colour_ms") is not None:
+        with_colour = total + result["colour_ms"]
+        print(f"  the sorter's colour check (bundles that record part colours) names each view's brick too: "
+              f"{result['colour_ms']:.3f} ms, total {with_colour:.3f} = {with_colour / invoke:.2f}x bare invoke()")
     print(f"peak RSS of classify process: {result['peak_rss_mb']:.1f} MB (target <= 200 MB)")
     if result["watch_ms"] is not None:
         print(f"while waiting for a brick, BackgroundDetector per frame (not classified): {result['watch_ms']:.3f} ms")

@@ -50,3 +50,13 @@ def test_the_audit_finds_a_colour_only_one_part_was_photographed_in(tmp_path):
     assert (tmp_path / "out" / "colours.png").stat().st_size > 0
     assert "**green** is almost only 2x4's: 100% of its 6 photos" in report
     assert "captured (almost) only in **green**: 2x4" in report
+
+
+def test_the_cached_colour_is_the_one_the_sorter_names_in_the_same_photo(tmp_path):
+    from device.vision.colour import brick_colour_name
+    from trainer.data.analysis import analyse_images
+    from trainer.data.images import read_image_rgb
+
+    path = write_rgb(tmp_path / "2x4" / "a.png", brick_photo(SHAPES["2x4"], (40, 150, 60), (48, 48), seed=3))
+    fresh, cached = (analyse_images([path], cache_dir=tmp_path / "cache", progress=False)[0] for _ in range(2))
+    assert fresh.colour == cached.colour == brick_colour_name(read_image_rgb(path), fresh.box) == "green"

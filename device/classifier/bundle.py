@@ -42,6 +42,9 @@ class BundleMetadata:
     dataset_fingerprint: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    # part -> colour name (device.vision.colour) -> training photos of the part in it. The
+    # sorter rejects a brick whose part was never photographed in its colour; empty: no check.
+    part_colours: dict[str, dict[str, int]] = field(default_factory=dict)
     created: str = ""
     schema_version: int = SCHEMA_VERSION
 
@@ -169,6 +172,9 @@ def load_bundle(path: Path | str) -> Bundle:
         raise BundleError(f"{path / METADATA_FILE}: {exc}") from exc
     metadata.validate()
     labels = _labels_from_json(_read_json(path / LABELS_FILE), path / LABELS_FILE)
+    strangers = sorted(set(metadata.part_colours) - set(labels))
+    if strangers:
+        raise BundleError(f"{path / METADATA_FILE}: part_colours names parts that are not in {LABELS_FILE}: {strangers}")
     for name in metadata.models.values():
         if not (path / name).is_file():
             raise BundleError(f"bundle {path} lists model file {name} but it is missing")

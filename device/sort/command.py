@@ -9,7 +9,7 @@ from pathlib import Path
 from types import FrameType
 
 from device.cameras.registry import make_camera, parse_spec
-from device.classifier.bundle import load_bundle, preprocessing_warning
+from device.classifier.bundle import Bundle, load_bundle, preprocessing_warning
 from device.sort.bins_config import BinsConfig, load_bins_config
 from device.sort.journal import format_summary, summarise
 from device.sort.loop import LoopSettings
@@ -45,6 +45,16 @@ class StopRequest:
             raise KeyboardInterrupt
         self._event.set()
         print(f"\n{signal.Signals(signum).name}: finishing the brick in hand, then stopping (again to abort)", file=sys.stderr)
+
+
+def colour_check_line(bundle: Bundle, recogniser: Recogniser) -> str:
+    """What the colour check will do in this run, for the console."""
+    if recogniser.part_colours is not None:
+        pairs = sum(map(len, recogniser.part_colours.values()))
+        return f"colour check: on ({pairs} part-colour pairs from the training photos; --no-colour-check turns it off)"
+    if bundle.metadata.part_colours:
+        return "colour check: off (--no-colour-check)"
+    return "colour check: off (the bundle records no part colours: export it again to have them)"
 
 
 def _check_labels(recogniser: Recogniser, bins: BinsConfig) -> None:
@@ -99,7 +109,8 @@ def sort_command(args: argparse.Namespace) -> int:
     warning = preprocessing_warning(bundle.metadata)
     if warning:
         print(warning)
-    recogniser = recogniser_from_bundle(bundle, args.threads)
+    recogniser = recogniser_from_bundle(bundle, args.threads, colour_check=not args.no_colour_check)
+    print(colour_check_line(bundle, recogniser))
     _check_labels(recogniser, bins)
     stop = StopRequest()
     stop.install()

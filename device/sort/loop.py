@@ -195,7 +195,9 @@ class SortLoop:
             self._finish(brick, UNRESOLVED, None, images, f"{type(exc).__name__}: {exc}")
             raise
         outcome = REJECTED if bin_index == self.bins.reject_bin else SORTED
-        self._finish(brick, outcome, bin_index, images, None)
+        unseen = recognition.unseen_colour
+        note = f"colour check: no training photo shows {labels[decision.index]} in {unseen}" if unseen else None
+        self._finish(brick, outcome, bin_index, images, note)
         return outcome
 
     def _decide(self, frames: list[np.ndarray], earlier: Recognition | None = None) -> tuple[Recognition, int]:
@@ -203,7 +205,8 @@ class SortLoop:
         the brick to (the reject bin when unsure)."""
         recognition = self.recogniser.recognise(frames, earlier)
         bin_index, _ = self.bins.choose_bin(recognition.decision.fused, self.recogniser.labels, self.recogniser.reject_threshold)
-        return recognition, bin_index
+        # A part never photographed in the brick's colour: the model guessed outside what it learnt.
+        return recognition, self.bins.reject_bin if recognition.unseen_colour else bin_index
 
     def _finish(self, brick: int, outcome: str, bin_index: int | None, images: list[str], note: str | None) -> None:
         self.journal.finish_brick(brick, outcome, images, note)

@@ -1,13 +1,15 @@
 """Views -> model inputs -> per-view probabilities -> fused decision, with the bundle's own settings."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Mapping, Protocol
 
 import numpy as np
 
 from device.sort.fusion import Decision, decide, top_scores
-from device.vision.preprocess import model_input
+from device.vision.colour import DIVERSE_FAMILIES, FAMILIES, brick_colour_name
+from device.vision.preprocess import find_and_crop
 
 if TYPE_CHECKING:
     from device.classifier.bundle import Bundle
@@ -28,20 +30,34 @@ class Recognition:
     probabilities: np.ndarray  # (views, classes)
     decision: Decision
     view_scores: list[list[tuple[str, float]]]  # per view, its top parts: what the journal keeps
+    colours: tuple[str, ...] = ()  # per view where a brick was found (device.vision.colour); () unchecked
+    # The brick's colour when no training photo showed the fused top part in it (or in a colour
+    # of its family): such a guess is not to be trusted, so the loop rejects the brick. None:
+    # seen, or not checked.
+    unseen_colour: str | None = None
 
 
 class Recogniser:
     """Classifies the K views of a brick with one loaded model and fuses them."""
 
     def __init__(
-        self, model: ProbabilityModel, input_hw: tuple[int, int], margin: float, reject_threshold: float
+        self,
+        model: ProbabilityModel,
+        input_hw: tuple[int, int],
+        margin: float,
+        reject_threshold: float,
+        part_colours: Mapping[str, Mapping[str, int]] | None = None,
     ) -> None:
+        """`part_colours` (a bundle's: part -> colour -> training photos) turns the colour
+        check on: a brick whose fused top part no training photo showed in its colour is
+        flagged (`Recognition.unseen_colour`). None or empty: no check."""
         if not 0.0 <= reject_threshold <= 1.0:
             raise ValueError(f"reject_threshold must be in [0, 1], got {reject_threshold}")
         self.model = model
         self.input_hw = input_hw
         self.margin = margin
         self.reject_threshold = reject_threshold
+        self.part_colours = part_colours or None
 
     @property
     def labels(self) -> list[str]:
@@ -49,20 +65,37 @@ class Recogniser:
         return list(self.model.labels)
 
     def recognise(self, frames: list[np.ndarray], earlier: Recognition | None = None) -> Recognition:
-        """Crop each view exactly as the trainer did (`model_input`), classify all at once, fuse;
+        """Crop each view exactly as the trainer did (`model_input`'s finder and crop), classify all
+        at once, fuse, and name each view's brick colour when the colour check is on;
         with `earlier` (the same brick's first views), fuse those and the new `frames` together
         without classifying the first views again."""
-        crops = [model_input(frame, self.input_hw, self.margin) for frame in frames]
-        probabilities = np.asarray(self.model.probabilities(crops), dtype=np.float32)
+        found = [find_and_crop(frame, self.input_hw, self.margin) for frame in frames]
+        probabilities = np.asarray(self.model.probabilities([crop for _, crop in found]), dtype=np.float32)
+        colours = ()
+        if self.part_colours is not None:
+            colours = tuple(brick_colour_name(frame, box) for frame, (box, _) in zip(frames, found) if box is not None)
         if earlier is not None:
             probabilities = np.concatenate([earlier.probabilities, probabilities])
+            colours = earlier.colours + colours
         decision = decide(probabilities, self.labels, self.reject_threshold)
-        return Recognition(probabilities, decision, top_scores(probabilities, self.labels))
+        unseen = self._unseen_colour(self.labels[decision.index], colours)
+        return Recognition(probabilities, decision, top_scores(probabilities, self.labels), colours, unseen)
+
+    def _unseen_colour(self, part: str, colours: tuple[str, ...]) -> str | None:
+        """The brick's colour (the most views', the first view's on a tie) when no training
+        photo showed `part` in it or in a colour of its family (`FAMILIES`), else None. A part
+        photographed in `DIVERSE_FAMILIES` families or more is not checked."""
+        if self.part_colours is None or not colours:
+            return None
+        colour = Counter(colours).most_common(1)[0][0]
+        seen = {FAMILIES[name] for name, photos in self.part_colours.get(part, {}).items() if photos > 0 and name in FAMILIES}
+        return None if FAMILIES[colour] in seen or len(seen) >= DIVERSE_FAMILIES else colour
 
 
-def recogniser_from_bundle(bundle: Bundle | str, num_threads: int | None = None) -> Recogniser:
+def recogniser_from_bundle(bundle: Bundle | str, num_threads: int | None = None, colour_check: bool = True) -> Recogniser:
     """Load the bundle's classifier once (from a folder path, or a bundle already loaded), take
-    margin, input size and threshold from its metadata, and warm it up."""
+    margin, input size, threshold and (with `colour_check`) part colours from its metadata, and
+    warm it up."""
     from device.classifier.bundle import Bundle, load_bundle
     from device.classifier.classifier import Classifier
 
@@ -70,4 +103,4 @@ def recogniser_from_bundle(bundle: Bundle | str, num_threads: int | None = None)
     classifier = Classifier(bundle, num_threads=num_threads)
     classifier.warm_up()  # so that the first brick does not pay the one-time costs
     meta = bundle.metadata
-    return Recogniser(classifier, meta.input_hw, meta.crop_margin, meta.reject_threshold)
+    return Recogniser(classifier, meta.input_hw, meta.crop_margin, meta.reject_threshold, meta.part_colours if colour_check else None)

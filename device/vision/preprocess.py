@@ -26,7 +26,8 @@ def model_input(
 
 def find_and_crop(frame_rgb: np.ndarray, size_hw: tuple[int, int], margin: float = DEFAULT_MARGIN) -> tuple[Box | None, np.ndarray]:
     """`model_input` of a frame without a known box, and the box the still-photo finder found
-    (None: nothing stood out, the crop is the whole frame). For the audit, which shows boxes."""
+    (None: nothing stood out, the crop is the whole frame). For the audit, which shows boxes,
+    and the sorter, which names the brick's colour inside its box."""
     box = find_brick_in_still(frame_rgb)
     return box, crop_for_model(frame_rgb, box, size_hw, margin)
 

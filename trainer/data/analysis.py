@@ -1,7 +1,8 @@
 """Per-image facts the audit and the duplicate search need, computed in parallel and cached.
 
 Facts for one file: content hash, byte size, what decoding found (or why it failed), the
-brick's box as the device's still-photo finder sees it, and the brick-crop descriptor. The
+brick's box as the device's still-photo finder sees it, the brick's colour name as the sorter
+names it (device.vision.colour), and the brick-crop descriptor. The
 cache is keyed by content hash and crop settings (which include PREPROCESSING_VERSION), so
 renaming files or moving the dataset keeps it valid.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from device.vision.box import Box
+from device.vision.colour import brick_colour_name
 from trainer.data.crops import CropConfig, brick_box_and_crop, crop_descriptor, frame_thumbnail
 from trainer.data.images import ImageInfo, UnreadableImageError, decode_image
 from trainer.data.temp_files import temp_beside
@@ -42,12 +44,13 @@ class ImageFacts:
     descriptor: np.ndarray | None = None
     thumbnail: np.ndarray | None = None  # of the whole frame, see crops.frame_thumbnail
     box: Box | None = None
+    colour: str | None = None  # the boxed brick's colour name (device.vision.colour); None without a box
 
 
 # A cache file: this line, one line of JSON (decoding's facts, the box, the arrays' shapes),
 # then the descriptor's float32 bytes and the thumbnail's uint8 bytes. Read in ~20 us where
 # an .npz took ~420 us (its zip container), which was most of a warm run's analysis.
-FACTS_MAGIC = b"bricksort-image-facts 1\n"
+FACTS_MAGIC = b"bricksort-image-facts 2\n"  # 2: with the brick's colour (2026-12-07)
 _DESCRIPTOR_DTYPE, _THUMBNAIL_DTYPE = np.dtype("<f4"), np.dtype("u1")
 
 
@@ -55,7 +58,7 @@ def _cache_file(cache_dir: Path, sha256: str, config: CropConfig) -> Path:
     return cache_dir / config.cache_tag() / sha256[:2] / f"{sha256}.facts"
 
 
-def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray, Box | None] | None:
+def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray, Box | None, str | None] | None:
     try:
         data = bytearray(path.read_bytes())  # writable, so the arrays below are too
         if not data.startswith(FACTS_MAGIC):
@@ -70,13 +73,16 @@ def _load_cached(path: Path) -> tuple[ImageInfo, np.ndarray, np.ndarray, Box | N
             return None  # truncated
         descriptor = np.frombuffer(data, _DESCRIPTOR_DTYPE, offset=end, count=descriptor_count).reshape(descriptor_shape)
         thumbnail = np.frombuffer(data, _THUMBNAIL_DTYPE, offset=end + descriptor_bytes).reshape(thumbnail_shape)
-        return info, descriptor, thumbnail, Box.from_list(header["box"]) if header["box"] else None
+        return info, descriptor, thumbnail, Box.from_list(header["box"]) if header["box"] else None, header["colour"]
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: recompute
 
 
-def _store_cached(path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail: np.ndarray, box: Box | None) -> None:
-    header = {"info": asdict(info), "box": box.as_list() if box else None, "descriptor": descriptor.shape, "thumbnail": thumbnail.shape}
+def _store_cached(
+    path: Path, info: ImageInfo, descriptor: np.ndarray, thumbnail: np.ndarray, box: Box | None, colour: str | None
+) -> None:
+    header = {"info": asdict(info), "box": box.as_list() if box else None, "colour": colour,
+              "descriptor": descriptor.shape, "thumbnail": thumbnail.shape}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_beside(path)  # two threads may store the same duplicate image at once
     with open(tmp, "wb") as file:
@@ -93,16 +99,17 @@ def image_facts(path: Path, config: CropConfig, cache_dir: Path | None = None) -
     sha256 = hashlib.sha256(data).hexdigest()
     cached = _load_cached(_cache_file(cache_dir, sha256, config)) if cache_dir else None
     if cached:
-        return ImageFacts(path, sha256, len(data), cached[0], descriptor=cached[1], thumbnail=cached[2], box=cached[3])
+        return ImageFacts(path, sha256, len(data), cached[0], descriptor=cached[1], thumbnail=cached[2], box=cached[3], colour=cached[4])
     try:
         rgb, info = decode_image(path)
     except UnreadableImageError as exc:
         return ImageFacts(path, sha256, len(data), None, problem=exc.reason, problem_detail=exc.detail)
     box, crop = brick_box_and_crop(rgb, config)
     descriptor, thumbnail = crop_descriptor(crop, config), frame_thumbnail(rgb, config)
+    colour = brick_colour_name(rgb, box) if box is not None else None
     if cache_dir:
-        _store_cached(_cache_file(cache_dir, sha256, config), info, descriptor, thumbnail, box)
-    return ImageFacts(path, sha256, len(data), info, descriptor=descriptor, thumbnail=thumbnail, box=box)
+        _store_cached(_cache_file(cache_dir, sha256, config), info, descriptor, thumbnail, box, colour)
+    return ImageFacts(path, sha256, len(data), info, descriptor=descriptor, thumbnail=thumbnail, box=box, colour=colour)
 
 
 @dataclass(frozen=True)

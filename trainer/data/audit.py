@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from trainer.data.analysis import ImageFacts, analyse_images
-from trainer.data.colours import ColourConfig, brick_colour, colour_summary
+from trainer.data.colours import ColourConfig, colour_summary
 from trainer.data.crops import CropConfig
 from trainer.data.dataset import Dataset, dataset_fingerprint, load_dataset
 from trainer.data.duplicates import DuplicateConfig, DuplicateFindings, find_duplicates
@@ -117,8 +117,7 @@ def box_size_outliers(dataset: Dataset, facts: list[ImageFacts], size_range: tup
 
 
 def _colours(dataset: Dataset, facts: list[ImageFacts], config: ColourConfig) -> dict[str, Any]:
-    named = [(item.label, brick_colour(fact)) for item, fact in zip(dataset.items, facts)]
-    named = [(label, name) for label, name in named if name is not None]
+    named = [(item.label, fact.colour) for item, fact in zip(dataset.items, facts) if fact.colour is not None]
     return colour_summary([label for label, _ in named], [name for _, name in named], dataset.classes, config)
 
 

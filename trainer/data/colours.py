@@ -5,18 +5,19 @@ A model reads colour as readily as shape. Where one colour belongs to one part i
 or a part was captured in one colour only, a brick of another colour is where it fails:
 turntable-10's only green bricks are 1x4s, and the split that holds them out misreads 39 of
 its 125 test 1x4s (docs/training.md, Known issues). No split of the same captures shows
-that, so the audit names the colours (device.vision.colour), from what it already caches per
-photo: the frame's thumbnail and the still-photo finder's box.
+that, so the audit names the colours, as the sorter names them (device.vision.colour); the name
+is cached with each photo's other facts (trainer.data.analysis).
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
-from device.vision.colour import SWATCHES, THUMBNAIL_SIDE, balanced_brick_rgb, brick_colour_name, colour_name
-from trainer.data.analysis import ImageFacts
-from trainer.data.images import read_image_rgb
+from device.vision.colour import SWATCHES
+from trainer.data.analysis import analyse_images
+from trainer.data.dataset import ImageItem
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,15 @@ class ColourConfig:
             raise ValueError(f"min_photos must be >= 1, got {self.min_photos}")
 
 
-def brick_colour(fact: ImageFacts) -> str | None:
-    """The colour name of the brick the still-photo finder boxed in an analysed photo; None
-    when it boxed none (or the file is unreadable)."""
-    if fact.box is None or fact.info is None:
-        return None
-    frame_hw = (fact.info.height, fact.info.width)
-    if fact.thumbnail.shape[:2] != (THUMBNAIL_SIDE, THUMBNAIL_SIDE):  # cached at another size: read it as the device does
-        return brick_colour_name(read_image_rgb(fact.path), fact.box)
-    return colour_name(*balanced_brick_rgb(fact.thumbnail, fact.box, frame_hw))
+def part_colours(items: Sequence[ImageItem], cache_dir: Path | None) -> dict[str, dict[str, int]]:
+    """Part -> colour name -> how many of the photos `items` show the part in that colour, for a
+    bundle's `part_colours` (from the crop facts cached under `cache_dir`, computed where not)."""
+    facts = analyse_images([item.path for item in items], cache_dir=cache_dir, progress=False)
+    counts: dict[str, Counter] = {}
+    for item, fact in zip(items, facts):
+        if fact.colour is not None:
+            counts.setdefault(item.label, Counter())[fact.colour] += 1
+    return {label: dict(sorted(counts[label].items())) for label in sorted(counts)}
 
 
 def colour_summary(labels: Sequence[str], names: Sequence[str], classes: Sequence[str], config: ColourConfig) -> dict[str, Any]:

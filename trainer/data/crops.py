@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 
 from device.vision.box import Box
-from device.vision.colour import THUMBNAIL_SIDE, frame_thumbnail as shrink_frame
 
 # Bump when `crop_descriptor` changes for the same crop: cached descriptors are keyed on it.
 DESCRIPTOR_VERSION = 2
@@ -26,7 +25,7 @@ class CropConfig:
 
     crop_size: int = 64  # side of the model crop the descriptor is taken from
     descriptor_size: int = 16  # side of the standardised Lab thumbnail
-    frame_thumbnail_size: int = THUMBNAIL_SIDE  # side of the raw RGB thumbnail of the whole frame (identity test, colour)
+    frame_thumbnail_size: int = 64  # side of the raw RGB thumbnail of the whole frame (identity test)
 
     def __post_init__(self) -> None:
         if self.crop_size < 8:
@@ -76,4 +75,5 @@ def frame_thumbnail(frame_rgb: np.ndarray, config: CropConfig) -> np.ndarray:
     """Raw uint8 RGB thumbnail of the whole frame. Crops cannot prove two files are one photo:
     cropping removes scale (a 1x6 brick and a 1x4 plate side-on crop alike) and a re-encoded
     copy can crop differently; the whole frame of one photo stays the same."""
-    return shrink_frame(frame_rgb, config.frame_thumbnail_size)
+    side = config.frame_thumbnail_size
+    return cv2.resize(frame_rgb, (side, side), interpolation=cv2.INTER_AREA)

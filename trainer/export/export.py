@@ -20,6 +20,7 @@ import numpy as np
 from device.classifier.bundle import Bundle, BundleMetadata, write_bundle
 from device.classifier.classifier import Classifier
 from device.vision.crop import PREPROCESSING_VERSION
+from trainer.data.colours import part_colours
 from trainer.data.dataset import dataset_fingerprint, load_dataset
 from trainer.data.split import Split
 from trainer.tflite.convert import REPRESENTATIVE_IMAGES, representative_items, to_tflite
@@ -71,7 +72,9 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _metadata(config: TrainConfig, quantization: str, threshold: float, fingerprint: str, metrics: dict) -> BundleMetadata:
+def _metadata(
+    config: TrainConfig, quantization: str, threshold: float, fingerprint: str, metrics: dict, colours: dict[str, dict[str, int]]
+) -> BundleMetadata:
     return BundleMetadata(
         input_height=config.input_hw[0],
         input_width=config.input_hw[1],
@@ -85,6 +88,7 @@ def _metadata(config: TrainConfig, quantization: str, threshold: float, fingerpr
         dataset_fingerprint=fingerprint,
         metrics=metrics,
         versions=_versions(),
+        part_colours=colours,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     )
 
@@ -139,8 +143,12 @@ def export_bundle(
     if not len(test.items) or not len(val.items):
         raise ValueError(f"run {run_dir}: the test and validation splits need readable images to export")
     fingerprint = dataset_fingerprint(load_dataset(config.data_root))
+    # The training photos' colours, not the renders': those come in every colour.
+    colours = part_colours(split.train, config.crop_facts_dir)
+    print(f"part colours: the training photos show {sum(map(len, colours.values()))} part-colour pairs "
+          "(kept for the sorter's colour check)")
     with tempfile.TemporaryDirectory(prefix="bricksort-export-") as staging:
-        staged = write_bundle(Path(staging), models, classes, _metadata(config, export.device_model, 0.0, fingerprint, {}))
+        staged = write_bundle(Path(staging), models, classes, _metadata(config, export.device_model, 0.0, fingerprint, {}, colours))
         threads = os.cpu_count() or 1
         classifiers = {q: Classifier(staged, num_threads=threads, quantization=q) for q in ("float32", "int8")}
         float_accuracy, _ = _accuracy(classifiers["float32"], test)
@@ -175,7 +183,7 @@ def export_bundle(
           f"{100 * metrics['val_decision_accuracy']:.1f}%, rejects {100 * metrics['val_reject_rate']:.1f}%, "
           f"precision of the rest {100 * metrics['val_accepted_precision']:.1f}%")
     try:
-        return write_bundle(out_dir, models, classes, _metadata(config, export.device_model, threshold, fingerprint, metrics))
+        return write_bundle(out_dir, models, classes, _metadata(config, export.device_model, threshold, fingerprint, metrics, colours))
     except BaseException:
         shutil.rmtree(out_dir, ignore_errors=True)  # never leave half a bundle behind
         raise
