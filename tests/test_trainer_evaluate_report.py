@@ -1,5 +1,6 @@
 """`evaluate` on the tiny bundle: JSON schema, pictures and pages, and bad input."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,3 +97,35 @@ def test_metrics_by_hand():
     assert metrics["per_class"]["a"] == {"precision": 0.5, "recall": 1.0, "support": 1}
     assert metrics["per_class"]["c"] == {"precision": 1.0, "recall": 0.5, "support": 2}
     assert metrics["confusion_matrix"] == [[1, 0, 0], [0, 1, 0], [1, 0, 1]]
+
+
+def test_evaluate_says_what_the_sorters_colour_check_would_reject(bundle_dir, tmp_path):
+    import shutil
+
+    from device.vision.colour import FAMILIES, brick_colour_name
+    from device.vision.still import find_brick_in_still
+    from trainer.data.images import read_image_rgb
+    from trainer.evaluate import evaluate_bundle
+
+    data = write_class_folders(tmp_path / "fresh", per_class=4)
+    frames = [read_image_rgb(path) for path in sorted(data.rglob("*.jpg"))]
+    shown = {FAMILIES[brick_colour_name(frame, find_brick_in_still(frame))] for frame in frames}
+    absent = next(name for name, family in FAMILIES.items() if family not in shown)
+
+    def with_colours(name: str, part_colours: dict) -> Path:
+        copy = shutil.copytree(bundle_dir, tmp_path / name)
+        meta = json.loads((copy / "metadata.json").read_text())
+        meta["part_colours"] = part_colours
+        (copy / "metadata.json").write_text(json.dumps(meta))
+        return copy
+
+    assert evaluate_bundle(with_colours("none", {}), data).colour_check is None  # no part colours: no check
+    # Every part photographed only in a colour no brick here has: the check rejects every answer.
+    report = evaluate_bundle(with_colours("unseen", {part: {absent: 3} for part in ("1x1", "2x4", "slope")}), data)
+    check = report.colour_check
+    assert check["wrong"] + check["right"] == report.images == 12
+    assert check["wrong_rejected"] == check["wrong"] and check["right_rejected"] == check["right"]
+    # Every part photographed in every colour family: nothing to reject.
+    everything = {name: 1 for name in FAMILIES}
+    check = evaluate_bundle(with_colours("diverse", {part: everything for part in ("1x1", "2x4", "slope")}), data).colour_check
+    assert check["wrong_rejected"] == check["right_rejected"] == 0

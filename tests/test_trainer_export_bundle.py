@@ -127,3 +127,21 @@ def test_a_run_from_imagenet_weights_exports_offline_where_those_weights_are_not
     for quantization in ("int8", "float32"):  # the same models as the run's own export
         exported, original = (Classifier(path, quantization=quantization) for path in (bundle.path, bundle_dir))
         np.testing.assert_array_equal(exported.probabilities(list(crops.images)), original.probabilities(list(crops.images)))
+
+
+def test_the_bundle_carries_the_colours_training_named_and_an_older_run_has_them_named_at_export(base, bundle_dir, tmp_path):
+    import shutil
+
+    from device.classifier.bundle import load_bundle
+    from trainer.data.split import Split
+    from trainer.export.export import export_bundle
+
+    run = trained_run(base)
+    named = json.loads((run / "part_colours.json").read_text())
+    split = Split.load(run / "split.json", base / "data")
+    assert set(named) == {item.label for item in split.train}
+    assert sum(sum(colours.values()) for colours in named.values()) == len(split.train) - 1  # all but the corrupt photo
+    assert load_bundle(bundle_dir).metadata.part_colours == named
+    older = shutil.copytree(run, tmp_path / "older-run")
+    (older / "part_colours.json").unlink()
+    assert export_bundle(older, tmp_path / "bundle", force=True).metadata.part_colours == named

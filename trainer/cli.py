@@ -173,5 +173,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"accuracy {100 * report.accuracy:.2f}% on {report.images} images ({len(report.skipped)} unreadable skipped)")
     print(f"top-k {report.top_k}; latency per image: preprocess {report.latency_ms['preprocess']['mean']:.1f} ms, "
           f"inference {report.latency_ms['inference']['mean']:.1f} ms")
+    if report.colour_check:
+        c = report.colour_check
+        print(f"the sorter's colour check would reject {c['wrong_rejected']} of the {c['wrong']} wrong answers and "
+              f"{c['right_rejected']} of the {c['right']} right ones (a part never photographed in the brick's colour)")
     print(f"report: {out}")
     return 0

@@ -1,14 +1,13 @@
 """Views -> model inputs -> per-view probabilities -> fused decision, with the bundle's own settings."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Protocol
 
 import numpy as np
 
 from device.sort.fusion import Decision, decide, top_scores
-from device.vision.colour import DIVERSE_FAMILIES, FAMILIES, brick_colour_name
+from device.vision.colour import brick_colour_name, unseen_colour
 from device.vision.preprocess import find_and_crop
 
 if TYPE_CHECKING:
@@ -78,18 +77,8 @@ class Recogniser:
             probabilities = np.concatenate([earlier.probabilities, probabilities])
             colours = earlier.colours + colours
         decision = decide(probabilities, self.labels, self.reject_threshold)
-        unseen = self._unseen_colour(self.labels[decision.index], colours)
+        unseen = unseen_colour(self.part_colours, self.labels[decision.index], colours) if self.part_colours else None
         return Recognition(probabilities, decision, top_scores(probabilities, self.labels), colours, unseen)
-
-    def _unseen_colour(self, part: str, colours: tuple[str, ...]) -> str | None:
-        """The brick's colour (the most views', the first view's on a tie) when no training
-        photo showed `part` in it or in a colour of its family (`FAMILIES`), else None. A part
-        photographed in `DIVERSE_FAMILIES` families or more is not checked."""
-        if self.part_colours is None or not colours:
-            return None
-        colour = Counter(colours).most_common(1)[0][0]
-        seen = {FAMILIES[name] for name, photos in self.part_colours.get(part, {}).items() if photos > 0 and name in FAMILIES}
-        return None if FAMILIES[colour] in seen or len(seen) >= DIVERSE_FAMILIES else colour
 
 
 def recogniser_from_bundle(bundle: Bundle | str, num_threads: int | None = None, colour_check: bool = True) -> Recogniser:

@@ -13,6 +13,8 @@ photographed in green", not for telling LEGO's shades apart.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -59,7 +61,7 @@ FAMILIES: dict[str, str] = {
 # A part photographed in this many families or more has shown the model that its colour does
 # not name it, so the colour check leaves it alone: a family it lacks is then more likely chance
 # than a blind spot. Set between turntable-10 (1-6 families a part, each split) and the demo's
-# renders of random colours (7-9 a part), where checking every part rejected 3 of 100 bricks
+# renders of random colours (7-9 a part), where checking every part rejected 4 of 100 bricks
 # the model had right (2026-12-07).
 DIVERSE_FAMILIES = 7
 
@@ -119,3 +121,15 @@ def colour_name(rgb: np.ndarray, table_brightness: float) -> str:
 def brick_colour_name(frame_rgb: np.ndarray, box: Box) -> str:
     """The colour name of the brick in `box` (frame pixels) of a frame."""
     return colour_name(*brick_rgb(frame_rgb, box))
+
+
+def unseen_colour(part_colours: Mapping[str, Mapping[str, int]], part: str, colours: Sequence[str]) -> str | None:
+    """The colour of a brick whose views were named `colours` (the most views' name, the first
+    view's on a tie) when no training photo in `part_colours` (a bundle's) showed `part` in it
+    or in a colour of its family, else None. A part photographed in `DIVERSE_FAMILIES`
+    families or more is not checked, nor a brick with no named view."""
+    if not colours:
+        return None
+    colour = Counter(colours).most_common(1)[0][0]
+    seen = {FAMILIES[name] for name, photos in part_colours.get(part, {}).items() if photos > 0 and name in FAMILIES}
+    return None if FAMILIES[colour] in seen or len(seen) >= DIVERSE_FAMILIES else colour

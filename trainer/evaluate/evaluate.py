@@ -12,7 +12,8 @@ import numpy as np
 from tqdm import tqdm
 
 from device.classifier.classifier import Classifier, top_categories
-from device.vision.preprocess import model_input
+from device.vision.colour import brick_colour_name, unseen_colour
+from device.vision.preprocess import find_and_crop
 from trainer.data.dataset import load_dataset
 from trainer.data.images import UnreadableImageError, read_image_rgb
 from trainer.evaluate.metrics import classification_metrics
@@ -35,6 +36,9 @@ class EvaluationReport:
     latency_ms: dict[str, dict[str, float]]
     skipped: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    # What the sorter's colour check would do with these images, one view each: how many of the
+    # wrong and of the right answers it would reject. None: the bundle records no part colours.
+    colour_check: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe dict with `accuracy` (0..1) and `images` at the top level."""
@@ -68,15 +72,18 @@ def evaluate_bundle(
         raise ValueError(f"{data_root} has classes the bundle does not know: {', '.join(unknown)}")
     index = {label: i for i, label in enumerate(classifier.labels)}
     margin = classifier.bundle.metadata.crop_margin
+    part_colours = classifier.bundle.metadata.part_colours
+    check = {"wrong": 0, "wrong_rejected": 0, "right": 0, "right_rejected": 0}
     rows, labels, skipped, mistakes = [], [], [], []
     preprocess_s, inference_s = [], []
     for item in tqdm(dataset.items, desc="evaluating", unit="img"):
         start = time.perf_counter()
         try:
-            crop = model_input(read_image_rgb(item.path), classifier.input_hw, margin)
+            frame = read_image_rgb(item.path)
         except UnreadableImageError as exc:
             skipped.append(str(exc))
             continue
+        box, crop = find_and_crop(frame, classifier.input_hw, margin)
         middle = time.perf_counter()
         probabilities = classifier.probabilities([crop])[0]
         end = time.perf_counter()
@@ -84,6 +91,11 @@ def evaluate_bundle(
         inference_s.append(end - middle)
         rows.append(probabilities)
         labels.append(index[item.label])
+        if part_colours:
+            outcome = "right" if probabilities.argmax() == labels[-1] else "wrong"
+            colours = [brick_colour_name(frame, box)] if box is not None else []
+            check[outcome] += 1
+            check[f"{outcome}_rejected"] += unseen_colour(part_colours, classifier.labels[int(probabilities.argmax())], colours) is not None
         if probabilities.argmax() != labels[-1]:  # keep only the crops the report shows
             top3 = [(c.label, c.score) for c in top_categories(probabilities, classifier.labels, 3)]
             mistakes.append(Mistake(dataset.relative(item), item.label, crop, top3))
@@ -98,6 +110,7 @@ def evaluate_bundle(
         labels=list(classifier.labels),
         latency_ms={"preprocess": _summary_ms(preprocess_s), "inference": _summary_ms(inference_s)},
         skipped=skipped,
+        colour_check=check if part_colours else None,
         **metrics,
     )
     if out_dir is not None:

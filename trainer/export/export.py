@@ -30,7 +30,7 @@ from trainer.train.bottlenecks import Crops, load_crops
 from trainer.train.checkpoint import BEST_WEIGHTS
 from trainer.train.config import TrainConfig
 from trainer.train.model import build_classifier_to_load
-from trainer.train.run import LABELS_FILE, SPLIT_FILE
+from trainer.train.run import LABELS_FILE, PART_COLOURS_FILE, SPLIT_FILE
 
 MODEL_FILES = {"int8": "model.tflite", "float32": "model_float32.tflite"}
 
@@ -93,6 +93,15 @@ def _metadata(
     )
 
 
+def _part_colours(run_dir: Path, split: Split, config: TrainConfig) -> dict[str, dict[str, int]]:
+    """The colours the run's training photos show each part in: as training named them, or
+    (a run trained before it did) named now."""
+    try:
+        return json.loads((run_dir / PART_COLOURS_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):  # absent, or damaged: name them again
+        return part_colours(split.train, config.crop_facts_dir)
+
+
 def _accuracy(classifier: Classifier, crops: Crops) -> tuple[float, np.ndarray]:
     probabilities = classifier.probabilities(list(crops.images))
     return float((probabilities.argmax(axis=1) == crops.labels).mean()), probabilities
@@ -143,8 +152,7 @@ def export_bundle(
     if not len(test.items) or not len(val.items):
         raise ValueError(f"run {run_dir}: the test and validation splits need readable images to export")
     fingerprint = dataset_fingerprint(load_dataset(config.data_root))
-    # The training photos' colours, not the renders': those come in every colour.
-    colours = part_colours(split.train, config.crop_facts_dir)
+    colours = _part_colours(Path(run_dir), split, config)
     print(f"part colours: the training photos show {sum(map(len, colours.values()))} part-colour pairs "
           "(kept for the sorter's colour check)")
     with tempfile.TemporaryDirectory(prefix="bricksort-export-") as staging:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
+from trainer.data.colours import part_colours
 from trainer.data.dataset import Dataset, ImageItem, load_dataset
 from trainer.data.duplicates import DuplicateConfig
 from trainer.data.extra_images import ExtraImages, load_extra_images
@@ -60,6 +61,9 @@ SPLIT_FILE = "split.json"
 LABELS_FILE = "labels.json"
 SKIPPED_FILE = "skipped.json"
 EXTRA_LEFT_OUT_FILE = "extra-left-out.json"
+# The colours the training photos show each part in (trainer.data.colours.part_colours), for the
+# bundle's colour check: named beside the training, so export need not read every photo again.
+PART_COLOURS_FILE = "part_colours.json"
 PHASE_HEAD = "phase1"
 PHASE_FINE_TUNE = "phase2"
 
@@ -576,12 +580,15 @@ def run_training(config: TrainConfig) -> Path:
     times = StageTimes()
     with times.stage("split and data"):
         data = prepare_run(config)
+    # The data folder's training photos only: renders and extra images come in every colour.
+    colours = InBackground(lambda: part_colours(data.split.train, config.crop_facts_dir), "part colours")
     try:
         _train_phases(data, config, strategy, times)
     except (WeightsDownloadError, UnusableDataError):
         if not config.resume:
             _forget_new_run(config.run_dir)
         raise
+    (config.run_dir / PART_COLOURS_FILE).write_text(json.dumps(colours.result(), indent=1), encoding="utf-8")
     plot_curves(config.run_dir)
     times.save(config.run_dir)
     print(f"trained in {times.summary()} (kept in {config.run_dir / TIMINGS_FILE})")
