@@ -249,3 +249,17 @@ def test_a_strided_crop_gives_the_same_scores_as_a_compact_one(int8_bundle):
     wide = np.zeros((32, 64, 3), np.uint8)
     wide[:, ::2] = crop  # every other column: a view with a stride of two pixels
     np.testing.assert_array_equal(classifier.probabilities([wide[:, ::2]]), classifier.probabilities([crop]))
+
+
+def test_classify_names_the_bricks_colour_and_says_when_the_sorter_would_reject_it(int8_bundle, tmp_path, capsys):
+    bundle = copy_bundle(int8_bundle, tmp_path)
+    edit_metadata(bundle, part_colours={"3003": {"red": 2}})  # 3003 photographed in red only
+    image = tmp_path / "brick.png"
+    frame = np.full((90, 120, 3), 128, np.uint8)
+    frame[30:60, 40:70] = class_colour(1)  # the tiny model's 3003, in green
+    cv2.imwrite(str(image), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    assert main(["classify", str(bundle), str(image), "--top-k", "1"]) == 0
+    assert "  colour: green; no training photo shows 3003 in it: the sorter would reject this brick" in capsys.readouterr().out
+    edit_metadata(bundle, part_colours={"3003": {"dark green": 2}})  # the same family
+    assert main(["classify", str(bundle), str(image), "--top-k", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "  colour: green"

@@ -33,6 +33,21 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def colour_line(frame: np.ndarray, part: str, part_colours: dict[str, dict[str, int]]) -> str:
+    """The brick's colour name and what the sorter's colour check would make of `part` in it
+    (after the timed classification: the sorter names colours on its own views too)."""
+    from device.vision.colour import brick_colour_name, unseen_colour
+    from device.vision.still import find_brick_in_still
+
+    box = find_brick_in_still(frame)
+    if box is None:
+        return "  colour: no brick found, not checked"
+    colour = brick_colour_name(frame, box)
+    if unseen_colour(part_colours, part, [colour]):
+        return f"  colour: {colour}; no training photo shows {part} in it: the sorter would reject this brick"
+    return f"  colour: {colour}"
+
+
 def run_classify(args: argparse.Namespace) -> int:
     """Classify every image; an unreadable one is reported and skipped. Exit 1 if any failed."""
     from device.classifier.bundle import preprocessing_warning
@@ -67,6 +82,8 @@ def run_classify(args: argparse.Namespace) -> int:
         print(f"{path}: {elapsed_ms:.2f} ms")
         for category in categories:
             print(f"  {category.score:.4f}  {category.label}")
+        if classifier.bundle.metadata.part_colours:
+            print(colour_line(frame, categories[0].label, classifier.bundle.metadata.part_colours))
     if failed:
         print(f"{failed} of {len(args.images)} images could not be read", file=sys.stderr)
     return 1 if failed else 0
