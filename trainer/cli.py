@@ -15,8 +15,9 @@ def _register_audit(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "audit",
         help="check a dataset: unreadable files, duplicates, label conflicts, balance",
-        description="Audit a captures root or a <class>/*.jpg folder. Writes report.md with PNG plots and a "
-        "JSON summary; exits 1 when an image is filed under two labels.",
+        description="Audit a captures root or a <class>/*.jpg folder: unreadable and odd files, class balance, brick "
+        "boxes, the colours each part was captured in, exact and near-duplicates, split leakage. Writes report.md "
+        "with PNG plots and a JSON summary; exits 1 when an image is filed under two labels.",
     )
     parser.add_argument("data", help="dataset folder")
     parser.add_argument("--out", help="report folder (default runs/audit-<data folder name>)")
