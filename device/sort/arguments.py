@@ -30,8 +30,9 @@ def add_sort_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-second-look", action="store_true",
                         help="reject an unsure brick at once instead of taking --views more views half-way between the first ones")
     parser.add_argument("--no-colour-check", action="store_true",
-                        help="sort a brick even when no training photo showed its part in its colour (by default such a "
-                        "brick is rejected: the model never learnt that part in that colour)")
+                        help="sort a brick even when no training photo showed its part in its colour family (by default "
+                        "such a brick is rejected, the model never having learnt that part in that colour, unless the part "
+                        "was photographed in most colour families; docs/sorting.md)")
     parser.add_argument("--journal", type=Path, default=Path("sort-journal.sqlite"), help="SQLite journal (default sort-journal.sqlite)")
     parser.add_argument("--max-bricks", type=int, help="stop after this many bricks")
     parser.add_argument("--idle-timeout", dest="idle_timeout_s", type=float, help="stop when no brick arrives for this many seconds")
