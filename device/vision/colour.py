@@ -102,7 +102,7 @@ def colour_name(rgb: np.ndarray, table_brightness: float) -> str:
     if saturation < 45:
         return "white" if brightness > 0.75 else "grey"
     dark = brightness < 0.5
-    # OpenCV's hue runs 0..180; the bounds were set on turntable-10 and its renders by eye.
+    # OpenCV's hue runs 0..180; the bounds were set by eye on montages of turntable-10 and redparts-8.
     if hue < 6 or hue >= 168:
         return "dark red" if dark else "red"
     if hue < 17:
