@@ -1,9 +1,12 @@
-"""Time `bricksort audit`'s engine on real datasets, cold and warm cache, and print its findings.
+"""Time `bricksort audit`'s engine on real datasets, cold and warm cache, and print its findings
+(duplicates, conflicts, leakage, the colours a part owns or is captured in alone); also time the
+near-duplicate pair search on random descriptors.
 
     python benchmarks/bench_audit.py [DATA ...]   (default: ../shared turntable-10 and redparts-8/photos)
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -34,6 +37,10 @@ def bench_dataset(data: Path) -> None:
     print(f"  near-duplicates: {near['groups']} groups holding {near['images_in_groups']} images (largest {near['largest_group']}), "
           f"{near['cross_class_lookalike_pairs']} cross-class look-alike pairs")
     print(f"  label conflicts: {s['label_conflicts']['count']}")
+    colours = s["colours"]
+    owned = ", ".join(f"{o['colour']} {o['class']} ({round(100 * o['share'])}% of {o['photos']})" for o in colours["owned_by_one_class"])
+    alone = ", ".join(f"{o['class']} {o['colour']}" for o in colours["one_colour_classes"])
+    print(f"  colours one part owns: {owned or 'none'}; parts in one colour: {alone or 'none'}")
     print(f"  naive split leaks {leak['naive_leaked_test']}/{leak['naive_test_size']} test and {leak['naive_leaked_val']} val images; "
           f"grouped split {leak['leaked_test']}/{leak['leaked_val']}")
 
@@ -47,8 +54,11 @@ def bench_pair_search(count: int = 5000, dims: int = 768) -> None:
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", nargs="*", type=Path, help="dataset folders (default: ../shared's turntable-10 and redparts-8/photos)")
+    args = parser.parse_args(argv)
     bench_pair_search()
-    datasets = [Path(a) for a in argv] or [d for d in DEFAULT_DATA if d.is_dir()]
+    datasets = args.data or [d for d in DEFAULT_DATA if d.is_dir()]
     if not datasets:
         print(f"no datasets given and none under {SHARED}", file=sys.stderr)
         return 1
