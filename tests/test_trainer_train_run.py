@@ -436,3 +436,16 @@ def test_extra_re_encoded_copy_of_a_held_out_photo_is_refused(base, run_dir, tmp
     with pytest.raises(ValueError, match="1 extra training image.* same photos as validation or test images"):
         prepare_run(config)
     assert not (config.run_dir / "split.json").exists()
+
+
+def test_a_failure_to_name_the_part_colours_keeps_the_training_and_leaves_them_to_export(base, monkeypatch, capsys):
+    import trainer.train.run as run_module
+    from trainer.train import run_training
+
+    def broken(items, cache_dir):
+        raise OSError("cache on a full disk")
+
+    monkeypatch.setattr(run_module, "part_colours", broken)
+    run_dir = run_training(tiny_config(base, name="colours-failed", epochs=2))
+    assert (run_dir / "best.weights.h5").is_file() and not (run_dir / "part_colours.json").exists()
+    assert "could not be named (OSError: cache on a full disk); `bricksort export` will name them" in capsys.readouterr().out

@@ -588,11 +588,23 @@ def run_training(config: TrainConfig) -> Path:
         if not config.resume:
             _forget_new_run(config.run_dir)
         raise
-    (config.run_dir / PART_COLOURS_FILE).write_text(json.dumps(colours.result(), indent=1), encoding="utf-8")
+    _save_part_colours(config.run_dir, colours)
     plot_curves(config.run_dir)
     times.save(config.run_dir)
     print(f"trained in {times.summary()} (kept in {config.run_dir / TIMINGS_FILE})")
     return config.run_dir
+
+
+def _save_part_colours(run_dir: Path, colours: InBackground[dict[str, dict[str, int]]]) -> None:
+    """Write the part colours named beside the training; if naming them failed, say so and
+    leave them to export (which names them itself when the file is missing), the training kept."""
+    try:
+        named = colours.result()
+    except Exception as error:  # whatever it was, the trained model is worth more
+        print(f"warning: the training photos' colours could not be named ({type(error).__name__}: {error}); "
+              f"`bricksort export` will name them")
+        return
+    (run_dir / PART_COLOURS_FILE).write_text(json.dumps(named, indent=1), encoding="utf-8")
 
 
 def _train_phases(data: TrainingData, config: TrainConfig, strategy: tf.distribute.Strategy, times: StageTimes) -> None:
