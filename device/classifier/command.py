@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from device.vision.box import Box
+
 
 def add_classify_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of the classify command; the handler is `run_classify`."""
@@ -33,13 +35,11 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def colour_line(frame: np.ndarray, part: str, part_colours: dict[str, dict[str, int]]) -> str:
-    """The brick's colour name and what the sorter's colour check would make of `part` in it
-    (after the timed classification: the sorter names colours on its own views too)."""
+def colour_line(frame: np.ndarray, box: Box | None, part: str, part_colours: dict[str, dict[str, int]]) -> str:
+    """The colour name of the brick in `box` and what the sorter's colour check would make of
+    `part` in it (after the timed classification: the sorter names colours on its own views too)."""
     from device.vision.colour import brick_colour_name, unseen_colour
-    from device.vision.still import find_brick_in_still
 
-    box = find_brick_in_still(frame)
     if box is None:
         return "  colour: no brick found, not checked"
     colour = brick_colour_name(frame, box)
@@ -52,6 +52,7 @@ def run_classify(args: argparse.Namespace) -> int:
     """Classify every image; an unreadable one is reported and skipped. Exit 1 if any failed."""
     from device.classifier.bundle import preprocessing_warning
     from device.classifier.classifier import Classifier
+    from device.vision.still import find_brick_in_still
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
@@ -77,13 +78,14 @@ def run_classify(args: argparse.Namespace) -> int:
             failed += 1
             continue
         start = time.perf_counter()
-        categories = classifier.classify(frame, top_k=args.top_k)
+        box = find_brick_in_still(frame)  # found here, not in classify(), so the colour line reads the same box
+        categories = classifier.classify(frame, box=box, top_k=args.top_k)
         elapsed_ms = (time.perf_counter() - start) * 1e3
         print(f"{path}: {elapsed_ms:.2f} ms")
         for category in categories:
             print(f"  {category.score:.4f}  {category.label}")
         if classifier.bundle.metadata.part_colours:
-            print(colour_line(frame, categories[0].label, classifier.bundle.metadata.part_colours))
+            print(colour_line(frame, box, categories[0].label, classifier.bundle.metadata.part_colours))
     if failed:
         print(f"{failed} of {len(args.images)} images could not be read", file=sys.stderr)
     return 1 if failed else 0

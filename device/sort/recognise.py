@@ -77,7 +77,7 @@ class Recogniser:
             probabilities = np.concatenate([earlier.probabilities, probabilities])
             colours = earlier.colours + colours
         decision = decide(probabilities, self.labels, self.reject_threshold)
-        unseen = unseen_colour(self.part_colours, self.labels[decision.index], colours) if self.part_colours else None
+        unseen = unseen_colour(self.part_colours, self.labels[decision.index], colours) if self.part_colours is not None else None
         return Recognition(probabilities, decision, top_scores(probabilities, self.labels), colours, unseen)
 
 
