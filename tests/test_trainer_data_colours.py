@@ -12,7 +12,7 @@ from trainer.data.colours import ColourConfig, colour_summary
 def test_a_colour_one_part_owns_and_a_part_in_one_colour_are_found_and_small_counts_are_not_judged():
     labels = ["a"] * 30 + ["a"] * 10 + ["b"] * 25 + ["b"] * 25 + ["c"] * 22 + ["d"] * 5
     names = ["green"] * 30 + ["red"] * 10 + ["red"] * 25 + ["blue"] * 25 + ["red"] * 22 + ["purple"] * 5
-    summary = colour_summary(labels, names, ["a", "b", "c", "d"], ColourConfig(min_photos=20))
+    summary = colour_summary(list(zip(labels, names)), ["a", "b", "c", "d"], ColourConfig(min_photos=20))
     assert summary["owned_by_one_class"] == [
         {"colour": "green", "class": "a", "photos": 30, "share": 1.0},
         {"colour": "blue", "class": "b", "photos": 25, "share": 1.0},
@@ -23,7 +23,7 @@ def test_a_colour_one_part_owns_and_a_part_in_one_colour_are_found_and_small_cou
 
 
 def test_a_single_class_owns_no_colour():
-    summary = colour_summary(["a"] * 30, ["red"] * 30, ["a"], ColourConfig(min_photos=20))
+    summary = colour_summary([("a", "red")] * 30, ["a"], ColourConfig(min_photos=20))
     assert summary["owned_by_one_class"] == []
     assert summary["one_colour_classes"] == [{"class": "a", "colour": "red", "photos": 30, "share": 1.0}]
 

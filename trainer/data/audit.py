@@ -118,7 +118,7 @@ def box_size_outliers(dataset: Dataset, facts: list[ImageFacts], size_range: tup
 
 def _colours(dataset: Dataset, facts: list[ImageFacts], config: ColourConfig) -> dict[str, Any]:
     named = [(item.label, fact.colour) for item, fact in zip(dataset.items, facts) if fact.colour is not None]
-    return colour_summary([label for label, _ in named], [name for _, name in named], dataset.classes, config)
+    return colour_summary(named, dataset.classes, config)
 
 
 def _brick_boxes(dataset: Dataset, no_brick: list[ImageFacts], off: list[tuple[ImageFacts, float]], config: AuditConfig) -> dict[str, Any]:

@@ -47,14 +47,14 @@ def part_colours(items: Sequence[ImageItem], cache_dir: Path | None) -> dict[str
     return {label: dict(sorted(counts[label].items())) for label in sorted(counts)}
 
 
-def colour_summary(labels: Sequence[str], names: Sequence[str], classes: Sequence[str], config: ColourConfig) -> dict[str, Any]:
+def colour_summary(named: Sequence[tuple[str, str]], classes: Sequence[str], config: ColourConfig) -> dict[str, Any]:
     """JSON-ready: photos per class and colour name, the colours that (almost) only one part
-    has, and the parts captured in (almost) one colour. `labels` and `names` pair up, one per
-    photo whose brick was named."""
+    has, and the parts captured in (almost) one colour. `named` holds a (label, colour name)
+    pair for each photo whose brick was named."""
     per_class = {name: Counter() for name in classes}
-    for label, name in zip(labels, names):
+    for label, name in named:
         per_class[label][name] += 1
-    totals = Counter(names)
+    totals = Counter(name for _, name in named)
     owned = []
     for name, total in totals.most_common():
         owner = max(classes, key=lambda label: per_class[label][name])
