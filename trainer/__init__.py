@@ -26,9 +26,9 @@ def _warn_if_tensorflow_came_first() -> None:
 
 
 # TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX-512 VNNI or newer; on
-# an AVX2 CPU they train phase 2 about 1.8x faster (docs/training.md). Read when TensorFlow is
-# first imported, so it is set here, before any of this package imports it; a user's own
-# TF_ENABLE_ONEDNN_OPTS=0 still wins.
+# an AVX2 CPU they train phase 2 about 1.8x faster (docs/training-measurements.md, 2026-12-01).
+# Read when TensorFlow is first imported, so it is set here, before any of this package imports
+# it; a user's own TF_ENABLE_ONEDNN_OPTS=0 still wins.
 if "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
     _warn_if_tensorflow_came_first()
