@@ -51,8 +51,8 @@ def colour_line(frame: np.ndarray, box: Box | None, part: str, part_colours: dic
 def run_classify(args: argparse.Namespace) -> int:
     """Classify every image; an unreadable one is reported and skipped. Exit 1 if any failed."""
     from device.classifier.bundle import preprocessing_warning
-    from device.classifier.classifier import Classifier
-    from device.vision.still import find_brick_in_still
+    from device.classifier.classifier import Classifier, top_categories
+    from device.vision.preprocess import find_and_crop
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
@@ -78,8 +78,9 @@ def run_classify(args: argparse.Namespace) -> int:
             failed += 1
             continue
         start = time.perf_counter()
-        box = find_brick_in_still(frame)  # found here, not in classify(), so the colour line reads the same box
-        categories = classifier.classify(frame, box=box, top_k=args.top_k)
+        # classify()'s crop, with the box kept for the colour line (a photo with no box is searched once)
+        box, crop = find_and_crop(frame, classifier.input_hw, classifier.bundle.metadata.crop_margin)
+        categories = top_categories(classifier.probabilities([crop])[0], classifier.labels, args.top_k)
         elapsed_ms = (time.perf_counter() - start) * 1e3
         print(f"{path}: {elapsed_ms:.2f} ms")
         for category in categories:
