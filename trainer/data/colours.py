@@ -63,12 +63,12 @@ def colour_summary(named: Sequence[tuple[str, str]], classes: Sequence[str], con
             owned.append({"colour": name, "class": owner, "photos": total, "share": round(share, 3)})
     one_colour = []
     for label in classes:
-        named = sum(per_class[label].values())
-        if named < config.min_photos:
+        photos = sum(per_class[label].values())
+        if photos < config.min_photos:
             continue
         name, count = per_class[label].most_common(1)[0]
-        if count / named >= config.one_colour_share:
-            one_colour.append({"class": label, "colour": name, "photos": named, "share": round(count / named, 3)})
+        if count / photos >= config.one_colour_share:
+            one_colour.append({"class": label, "colour": name, "photos": photos, "share": round(count / photos, 3)})
     order = list(SWATCHES)
     return {
         "note": "each brick's colour named from the pixels of its box unlike the table, white-balanced on the table; coarse",
